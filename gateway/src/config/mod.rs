@@ -1,0 +1,206 @@
+//! Gateway configuration: one TOML file plus `PONTE_…` environment overrides.
+//!
+//! Load order: built-in defaults → the TOML file → environment variables
+//! (`PONTE_SERVER__LISTEN=0.0.0.0:9443` sets `server.listen`; `__` separates
+//! levels). When the file named by `--config` does not exist, the embedded
+//! development configuration (a copy of `config/ponte.toml` compiled into the
+//! binary) is used, so `ponte serve` works on a fresh machine.
+//!
+//! Loading is pure: it reads files but opens no socket. Every problem found
+//! is collected and reported together, each with its key, what is wrong and
+//! what is expected. The doc comment of each field is the operator reference;
+//! `config/ponte.example.toml` repeats it with examples.
+
+mod access;
+mod load;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use serde::Deserialize;
+
+pub use access::{AccessRule, Method, RoutePattern};
+pub use load::{ConfigError, ConfigErrors, EMBEDDED_DEFAULT, Source, load};
+
+use crate::identity::{AgencyId, CertFingerprint, Role};
+
+/// The whole gateway configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `development` allows the development shortcuts (automatic PKI
+    /// creation); `production` refuses them.
+    #[serde(default)]
+    pub mode: Mode,
+    /// The HTTPS (mutual TLS) listener.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// TLS material of the HTTPS listener and the CAs trusted for clients.
+    pub tls: TlsConfig,
+    /// The plain-HTTP admin listener (metrics, health).
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// The store.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Development PKI (development mode only).
+    #[serde(default)]
+    pub dev_pki: DevPkiConfig,
+    /// The agencies allowed to connect.
+    #[serde(default)]
+    pub agencies: Vec<AgencyConfig>,
+    /// Which roles may call which routes; the first matching rule decides and
+    /// a request that matches none is refused.
+    #[serde(default)]
+    pub access: Vec<AccessRule>,
+}
+
+/// Deployment mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Development shortcuts allowed.
+    #[default]
+    Development,
+    /// No development shortcut runs.
+    Production,
+}
+
+/// The HTTPS listener and its protections.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port of the mutual-TLS listener.
+    pub listen: SocketAddr,
+    /// Longest time a client may take to complete the TLS handshake.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// Longest time a client may take to send a request's headers
+    /// (protects against slowloris).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Longest time a whole request may take, body and handling included.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Requests handled at once; further requests get 503 with Retry-After
+    /// instead of queueing without bound.
+    pub max_concurrent_requests: usize,
+    /// Largest request body on routes other than `/fhir`.
+    pub body_limit: ByteSize,
+    /// Largest request body on `/fhir` (capacity reports carry PDFs).
+    pub fhir_body_limit: ByteSize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            // A legitimate client finishes a handshake in milliseconds; 10 s
+            // leaves room for slow links without letting idle sockets pile up.
+            handshake_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            // Uploading 64 MiB at 20 Mbit/s takes about 27 s.
+            request_timeout: Duration::from_secs(60),
+            // Each request holds at most one store write; 1024 keeps memory
+            // bounded (64 MiB bodies are streamed, not held per slot).
+            max_concurrent_requests: 1024,
+            body_limit: ByteSize::mib(1),
+            fhir_body_limit: ByteSize::mib(64),
+        }
+    }
+}
+
+/// TLS material.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Server certificate chain, PEM (leaf first).
+    pub cert: PathBuf,
+    /// Server private key, PEM (PKCS#8, SEC1 or PKCS#1).
+    pub key: PathBuf,
+    /// PEM files of the CAs that issue agency client certificates.
+    pub client_cas: Vec<PathBuf>,
+    /// PEM CRLs of those CAs; a certificate listed in one is refused.
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
+}
+
+/// The admin listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address of the plain-HTTP admin listener. Loopback by default: metrics
+    /// are not secret but should not be public.
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
+}
+
+/// The store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite:PATH` for the embedded database. (`postgres://…` is reserved
+    /// for the PostgreSQL backend, not built yet.)
+    pub url: String,
+    /// Read connections kept open (the single writer is separate).
+    pub read_connections: usize,
+    /// Most writes committed together in one transaction (group commit).
+    pub max_batch: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite:data/ponte.db".to_owned(),
+            read_connections: 4,
+            max_batch: 512,
+        }
+    }
+}
+
+/// The development PKI.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevPkiConfig {
+    /// Folder of the development PKI.
+    pub dir: PathBuf,
+    /// In development mode, create the PKI in `dir` on start if it is missing.
+    pub auto_create: bool,
+}
+
+impl Default for DevPkiConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("certs/dev"),
+            auto_create: true,
+        }
+    }
+}
+
+/// One agency allowed to connect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyConfig {
+    /// The agency's id (used in logs, metrics and records).
+    pub id: AgencyId,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Its roles.
+    pub roles: Vec<Role>,
+    /// Match certificates whose subject common name is this.
+    #[serde(default)]
+    pub subject_cn: Option<String>,
+    /// Match certificates with one of these SHA-256 fingerprints (hex).
+    #[serde(default)]
+    pub fingerprints: Vec<CertFingerprint>,
+}

@@ -1,0 +1,73 @@
+//! The HTTPS edge: TLS accept loop, the tower stack and the routes.
+//!
+//! Flow of a request: [`server`] accepts a TCP connection, completes the
+//! mutual-TLS handshake, resolves the client certificate to an agency
+//! ([`ConnInfo`]) and hands each request to the router built by [`app`],
+//! whose layers are listed in order in [`stack`].
+
+mod authorize;
+mod body_limit;
+mod exchange;
+mod metrics;
+mod problem;
+mod request_id;
+mod rescue;
+mod routes;
+mod server;
+mod stack;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+
+pub use exchange::ExchangeRecorded;
+pub use problem::Problem;
+pub use request_id::RequestId;
+pub use server::{Listener, serve};
+
+use crate::config::{AccessRule, ServerConfig};
+use crate::identity::{Peer, PeerRejected, Presented};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Shared state of the HTTPS routes and layers.
+#[derive(Clone)]
+pub struct AppState<S> {
+    /// The store.
+    pub store: S,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Access rules from the configuration.
+    pub access: Arc<[AccessRule]>,
+    /// Listener limits and timeouts.
+    pub server: Arc<ServerConfig>,
+}
+
+/// What is known about the connection a request arrived on.
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    /// The client's address.
+    pub peer_addr: SocketAddr,
+    /// The certificate presented.
+    pub presented: Option<Presented>,
+    /// The agency it resolved to, or why none.
+    pub identity: Result<Peer, PeerRejected>,
+}
+
+impl ConnInfo {
+    /// The agency id as a metric label: a configured id, or `unknown`.
+    pub fn agency_label(&self) -> &str {
+        self.identity
+            .as_ref()
+            .map_or("unknown", |peer| peer.agency().as_str())
+    }
+}
+
+/// The HTTPS application: routes wrapped in the full stack.
+pub fn app<S: Store>(state: AppState<S>) -> Router {
+    stack::stack(routes::routes(), state)
+}
+
+#[cfg(test)]
+mod tests;

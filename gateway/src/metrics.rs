@@ -1,0 +1,134 @@
+//! Prometheus metrics of the gateway.
+//!
+//! One registry per process, created here and passed to whoever records; no
+//! global registry. Names follow `ponte_<subsystem>_<noun>[_<unit>][_total]`
+//! and labels are bounded: route templates, status codes, agency ids from the
+//! configuration, reason codes. Never a filing id, personal data or an error
+//! text.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// The gateway's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// `ponte_http_requests_total{route,method,code,agency}`.
+    pub http_requests: IntCounterVec,
+    /// `ponte_http_request_duration_seconds{route,method}`.
+    pub http_duration: HistogramVec,
+    /// `ponte_http_refusals_total{reason}`: requests refused for identity,
+    /// role or limits.
+    pub http_refusals: IntCounterVec,
+    /// `ponte_tls_handshakes_total`: handshakes completed.
+    pub tls_handshakes: IntCounter,
+    /// `ponte_tls_handshake_errors_total{reason}`.
+    pub tls_handshake_errors: IntCounterVec,
+    /// `ponte_errors_total{component,error_type}`.
+    pub errors: IntCounterVec,
+}
+
+// === impl Metrics ===
+
+impl Metrics {
+    /// Creates the registry and registers every metric.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "ponte_http_requests_total",
+                "HTTPS requests answered, by route template, method, status code and agency.",
+            ),
+            &["route", "method", "code", "agency"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "ponte_http_request_duration_seconds",
+                "Time from request headers to response headers, durable writes included.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
+            ]),
+            &["route", "method"],
+        )?;
+        let http_refusals = IntCounterVec::new(
+            Opts::new(
+                "ponte_http_refusals_total",
+                "Requests refused before reaching a handler, by reason.",
+            ),
+            &["reason"],
+        )?;
+        let tls_handshakes = IntCounter::new(
+            "ponte_tls_handshakes_total",
+            "Mutual-TLS handshakes completed.",
+        )?;
+        let tls_handshake_errors = IntCounterVec::new(
+            Opts::new(
+                "ponte_tls_handshake_errors_total",
+                "Mutual-TLS handshakes that failed, by reason.",
+            ),
+            &["reason"],
+        )?;
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "ponte_errors_total",
+                "Internal errors, by component and error code.",
+            ),
+            &["component", "error_type"],
+        )?;
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "ponte_build_info",
+                "Always 1; the labels say which build is running.",
+            ),
+            &["version", "rustc"],
+        )?;
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("CARGO_PKG_RUST_VERSION")])
+            .set(1);
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(http_refusals.clone()))?;
+        registry.register(Box::new(tls_handshakes.clone()))?;
+        registry.register(Box::new(tls_handshake_errors.clone()))?;
+        registry.register(Box::new(errors.clone()))?;
+        registry.register(Box::new(build_info))?;
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            http_duration,
+            http_refusals,
+            tls_handshakes,
+            tls_handshake_errors,
+            errors,
+        })
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Result<Vec<u8>, prometheus::Error> {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_build_info_and_counters() {
+        let m = Metrics::new().unwrap();
+        m.tls_handshake_errors.with_label_values(&["revoked"]).inc();
+        let text = String::from_utf8(m.render().unwrap()).unwrap();
+        assert!(text.contains("ponte_build_info{"), "{text}");
+        assert!(text.contains("ponte_tls_handshake_errors_total{reason=\"revoked\"} 1"));
+    }
+}

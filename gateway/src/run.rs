@@ -1,0 +1,122 @@
+//! `ponte serve`: build every part from the configuration and run them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError, ConfigErrors, Mode};
+use crate::edge::{self, AppState, Listener};
+use crate::identity::AgencyDirectory;
+use crate::metrics::Metrics;
+use crate::store::SqliteStore;
+use crate::tls;
+
+/// Checks what `load` cannot: the TLS material parses and fits together.
+/// Returns notes for the operator (e.g. "the development PKI will be
+/// created") or every error found.
+pub fn check(config: &Config) -> Result<Vec<String>, ConfigErrors> {
+    let mut notes = Vec::new();
+    if will_create_dev_pki(config) {
+        notes.push(format!(
+            "the development PKI will be created in {} on start",
+            config.dev_pki.dir.display()
+        ));
+        return Ok(notes);
+    }
+    tls::server_config(&config.tls).map_err(|e| {
+        ConfigErrors(vec![ConfigError::new("tls", e.to_string()).expected(
+            "readable PEM files: a certificate chain, its private key, CA certificates and CRLs",
+        )])
+    })?;
+    Ok(notes)
+}
+
+fn will_create_dev_pki(config: &Config) -> bool {
+    config.mode == Mode::Development
+        && config.dev_pki.auto_create
+        && !ponte_certs::exists(&config.dev_pki.dir)
+}
+
+/// The embedded store's file, from `store.url` (`sqlite:PATH`).
+pub fn store_path(config: &Config) -> PathBuf {
+    PathBuf::from(config.store.url.trim_start_matches("sqlite:"))
+}
+
+/// Runs the gateway until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    if will_create_dev_pki(&config) {
+        ponte_certs::generate(&config.dev_pki.dir, false).with_context(|| {
+            format!(
+                "creating the development PKI in {}",
+                config.dev_pki.dir.display()
+            )
+        })?;
+        tracing::info!(dir = %config.dev_pki.dir.display(), "Created the development PKI.");
+    }
+    let store = SqliteStore::open(
+        &store_path(&config),
+        config.store.read_connections,
+        config.store.max_batch,
+    )
+    .context("opening the store")?;
+    let metrics = Metrics::new().context("registering metrics")?;
+    let tls = tls::server_config(&config.tls).context("loading TLS material")?;
+    let state = AppState {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        access: config.access.clone().into(),
+        server: Arc::new(config.server.clone()),
+    };
+    let https = bind(config.server.listen).await?;
+    let admin = bind(config.admin.listen).await?;
+    let (https_addr, admin_addr) = (https.local_addr()?, admin.local_addr()?);
+
+    let admin_task = tokio::spawn(crate::admin::serve(
+        admin,
+        store.clone(),
+        metrics.clone(),
+        shutdown_signal(),
+    ));
+    // Tests and scripts read this line to learn the bound ports.
+    println!("ponte listening https={https_addr} admin={admin_addr}");
+    tracing::info!(%https_addr, %admin_addr, "Ponte is serving.");
+    let listener = Listener {
+        tcp: https,
+        tls,
+        directory: Arc::new(AgencyDirectory::new(&config.agencies)),
+        app: edge::app(state.clone()),
+        state,
+    };
+    edge::serve(listener, shutdown_signal()).await;
+    admin_task.await.context("admin listener")??;
+    tracing::info!("Ponte stopped.");
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        () = term => {},
+    }
+}

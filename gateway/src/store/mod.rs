@@ -1,0 +1,105 @@
+//! The store: what the gateway keeps, behind traits the rest of the code uses.
+//!
+//! Callers see capability traits ([`ExchangeStore`], …) joined by [`Store`];
+//! they never see SQL, connections or transactions. An atomic operation is
+//! one method with one transaction inside. The embedded backend is
+//! [`SqliteStore`]; a PostgreSQL backend can be added beside it and must pass
+//! the same generic suite (`store::tests::suite`).
+//!
+//! Every write is durable when its future resolves: the caller may then
+//! acknowledge. Writes are group-committed (many callers, one fsync).
+
+mod sqlite;
+mod types;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::future::Future;
+
+pub use sqlite::SqliteStore;
+pub use types::{Direction, Exchange, ExchangeFilter, ExchangeId, NewExchange, Outcome};
+
+/// Store errors, mapped from driver errors at the store boundary.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A uniqueness or state rule refused the write (the caller's conflict).
+    #[error("conflicting record")]
+    Conflict,
+    /// The record asked for does not exist (the caller's reference).
+    #[error("record not found")]
+    NotFound,
+    /// The database cannot be reached right now: file moved, disk full,
+    /// writer stopped (the operator's environment; retriable).
+    #[error("store unavailable")]
+    Unavailable(#[source] Option<Box<dyn std::error::Error + Send + Sync>>),
+    /// The database holds a schema newer than this binary knows (operator).
+    #[error("database schema version {found} is newer than this binary supports ({supported})")]
+    SchemaTooNew {
+        /// Version found in the database.
+        found: i64,
+        /// Newest version this binary knows.
+        supported: i64,
+    },
+    /// Anything else from the driver (a bug or a corrupt database).
+    #[error("store failure")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// A stable code for metrics and problem details.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Conflict => "store_conflict",
+            Error::NotFound => "not_found",
+            Error::Unavailable(_) => "store_unavailable",
+            Error::SchemaTooNew { .. } => "store_schema_too_new",
+            Error::Other(_) => "store_failure",
+        }
+    }
+
+    /// Whether retrying the same call later may succeed.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Conflict | Error::NotFound | Error::SchemaTooNew { .. } | Error::Other(_) => {
+                false
+            }
+        }
+    }
+}
+
+/// Result of store calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exchanges: every request in and every message out.
+pub trait ExchangeStore: Send + Sync + 'static {
+    /// Records one exchange (and its body, kept apart from the metadata).
+    /// Durable when the future resolves.
+    fn record_exchange(&self, exchange: NewExchange) -> impl Future<Output = Result<()>> + Send;
+
+    /// One exchange by id.
+    fn exchange(&self, id: ExchangeId) -> impl Future<Output = Result<Exchange>> + Send;
+
+    /// Exchanges matching a filter, oldest first.
+    fn exchanges(
+        &self,
+        filter: ExchangeFilter,
+    ) -> impl Future<Output = Result<Vec<Exchange>>> + Send;
+
+    /// The stored body of an exchange, if one was kept.
+    fn exchange_body(&self, id: ExchangeId)
+    -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+}
+
+/// Health of the store, for `/readyz`.
+pub trait Health: Send + Sync + 'static {
+    /// `Ok` when the store can take writes now.
+    fn ready(&self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Everything the gateway needs from a store.
+pub trait Store: ExchangeStore + Health + Clone {}
+
+impl<T: ExchangeStore + Health + Clone> Store for T {}
