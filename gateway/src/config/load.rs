@@ -271,7 +271,7 @@ fn validate(config: &Config, errors: &mut Vec<ConfigError>) {
             errors.push(ConfigError::new(key, "must not be zero").expected("a positive value"));
         }
     }
-    if server.listen == config.admin.listen {
+    if server.listen == config.admin.listen && server.listen.port() != 0 {
         errors.push(
             ConfigError::new("admin.listen", "same address as server.listen")
                 .expected("a different address or port"),

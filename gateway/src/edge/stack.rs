@@ -7,6 +7,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use http::{Request, StatusCode};
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -39,7 +40,10 @@ pub fn stack<S: Store>(routes: Router, state: AppState<S>) -> Router {
         // 503 + Retry-After when full, 408 when a request takes too long.
         .layer(HandleErrorLayer::new(overload_response))
         .load_shed()
-        .concurrency_limit(state.server.max_concurrent_requests)
+        // One semaphore for every route (axum layers each route apart).
+        .layer(GlobalConcurrencyLimitLayer::new(
+            state.server.max_concurrent_requests,
+        ))
         .timeout(state.server.request_timeout)
         // 413 before anything reads the body.
         .layer(from_fn_with_state(
@@ -53,6 +57,10 @@ pub fn stack<S: Store>(routes: Router, state: AppState<S>) -> Router {
         // (2 MB) would otherwise cut /fhir uploads short.
         .layer(DefaultBodyLimit::disable())
         .layer(layers)
+        // Turn handlers into services once, now: otherwise axum re-applies
+        // the layers on every request, and limits such as the concurrency
+        // semaphore would be per request instead of shared.
+        .with_state(())
 }
 
 fn request_span<B>(req: &Request<B>) -> tracing::Span {

@@ -1,0 +1,14 @@
+//! Black-box tests of `ponte`: each test starts the real binary on loopback
+//! with a fresh store and talks to it over real mutual TLS, with a Rust
+//! client and with `curl`.
+
+mod it {
+    pub mod client;
+    pub mod harness;
+
+    mod cli;
+    mod curl;
+    mod edge;
+    mod layering;
+    mod observability;
+}

@@ -1,0 +1,125 @@
+//! The command line: a clean start on embedded defaults, config checking.
+
+use std::process::Command;
+
+use super::harness::{Server, ponte_bin};
+
+#[test]
+fn serve_on_a_clean_checkout_creates_pki_and_store_and_answers_curl() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(ponte_bin());
+    command
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("PONTE_SERVER__LISTEN", "127.0.0.1:0")
+        .env("PONTE_ADMIN__LISTEN", "127.0.0.1:0");
+    // `spawn` clears inherited PONTE_ variables first; set ours after.
+    let root = dir.path().to_path_buf();
+    let server = Server::spawn(command, dir);
+    for file in [
+        "ca.pem",
+        "ca.crl.pem",
+        "server.pem",
+        "client-upp-genova.pem",
+        "signer.pem",
+    ] {
+        assert!(root.join("certs/dev").join(file).is_file(), "{file}");
+    }
+    assert!(root.join("data/ponte.db").is_file());
+    let pki = root.join("certs/dev");
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(pki.join("ca.pem"))
+        .arg("--cert")
+        .arg(pki.join("client-upp-genova.pem"))
+        .arg("--key")
+        .arg(pki.join("client-upp-genova.key"))
+        .arg(format!("https://localhost:{}/whoami", server.https.port()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["agency"], "upp-genova");
+    assert_eq!(body["roles"][0], "office");
+}
+
+#[test]
+fn check_config_explains_every_error_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+mode = "production"
+colour = "blue"
+[server]
+listen = "not an address"
+[tls]
+cert = "x.pem"
+key = "x.key"
+client_cas = []
+[store]
+url = "mysql://db"
+"#,
+    )
+    .unwrap();
+    let out = Command::new(ponte_bin())
+        .args(["serve", "--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in ["colour: unknown key", "server.listen:"] {
+        assert!(err.contains(key), "{key} missing in:\n{err}");
+    }
+
+    // Once the syntax is right, the semantic rules report together.
+    std::fs::write(
+        &path,
+        r#"
+mode = "production"
+[tls]
+cert = "x.pem"
+key = "x.key"
+client_cas = []
+[store]
+url = "mysql://db"
+"#,
+    )
+    .unwrap();
+    let out = Command::new(ponte_bin())
+        .args(["serve", "--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in ["store.url:", "tls.client_cas:", "dev_pki.auto_create:"] {
+        assert!(err.contains(key), "{key} missing in:\n{err}");
+    }
+}
+
+#[test]
+fn check_config_accepts_the_shipped_configuration() {
+    let out = Command::new(ponte_bin())
+        .args(["serve", "--check-config", "--config"])
+        .arg(super::harness::workspace_root().join("config/ponte.toml"))
+        .current_dir(tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Command::new(ponte_bin())
+        .arg("frobnicate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(ponte_bin()).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("serve"));
+}
