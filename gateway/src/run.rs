@@ -8,7 +8,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, ConfigErrors, Mode};
-use crate::edge::{self, AppState, Listener};
+use crate::edge::{self, AppState, Listener, Shared};
 use crate::identity::AgencyDirectory;
 use crate::metrics::Metrics;
 use crate::store::SqliteStore;
@@ -64,12 +64,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .context("opening the store")?;
     let metrics = Metrics::new().context("registering metrics")?;
     let tls = tls::server_config(&config.tls).context("loading TLS material")?;
-    let state = AppState {
+    let state = AppState::new(Shared {
         store: store.clone(),
         metrics: metrics.clone(),
-        access: config.access.clone().into(),
-        server: Arc::new(config.server.clone()),
-    };
+        access: config.access.clone(),
+        server: config.server.clone(),
+    });
     let https = bind(config.server.listen).await?;
     let admin = bind(config.admin.listen).await?;
     let (https_addr, admin_addr) = (https.local_addr()?, admin.local_addr()?);

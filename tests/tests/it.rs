@@ -1,6 +1,7 @@
 //! Black-box tests of `ponte`: each test starts the real binary on loopback
 //! with a fresh store and talks to it over real mutual TLS, with a Rust
 //! client and with `curl`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod it {
     pub mod client;

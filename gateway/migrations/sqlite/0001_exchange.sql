@@ -5,16 +5,16 @@
 
 CREATE TABLE exchange (
     seq          INTEGER PRIMARY KEY,          -- insertion order
-    id           TEXT    NOT NULL UNIQUE,      -- UUIDv7
+    id           BLOB    NOT NULL UNIQUE,      -- UUIDv7, 16 bytes
     at           TEXT    NOT NULL,             -- RFC 3339, UTC
     direction    TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
     agency       TEXT,
-    fingerprint  TEXT,                         -- SHA-256 of the peer certificate, hex
+    fingerprint  BLOB,                         -- SHA-256 of the peer certificate
     peer_addr    TEXT,
     request_id   TEXT,
     method       TEXT    NOT NULL,
     route        TEXT    NOT NULL,
-    body_sha256  TEXT,                         -- hex
+    body_sha256  BLOB,
     body_size    INTEGER NOT NULL CHECK (body_size >= 0),
     outcome      TEXT    NOT NULL CHECK (outcome IN ('ok', 'refused', 'failed')),
     status       INTEGER,
@@ -22,9 +22,8 @@ CREATE TABLE exchange (
 ) STRICT;
 
 CREATE INDEX exchange_agency ON exchange (agency, seq);
-CREATE INDEX exchange_outcome ON exchange (outcome, seq);
 
 CREATE TABLE exchange_body (
-    exchange_id  TEXT NOT NULL PRIMARY KEY REFERENCES exchange (id),
+    exchange_id  BLOB NOT NULL PRIMARY KEY REFERENCES exchange (id),
     body         BLOB NOT NULL
 ) STRICT;

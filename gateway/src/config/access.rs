@@ -27,7 +27,7 @@ pub struct AccessRule {
 impl AccessRule {
     /// True if the rule covers this method and path.
     pub fn matches(&self, method: &http::Method, path: &str) -> bool {
-        (self.methods.is_empty() || self.methods.iter().any(|m| &m.0 == method))
+        (self.methods.is_empty() || self.methods.iter().any(|m| m.0 == method))
             && self.path.matches(path)
     }
 

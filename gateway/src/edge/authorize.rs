@@ -5,6 +5,8 @@
 //! matching access rule allows. The resolved [`Peer`] is then put in the
 //! request extensions for handlers; nothing else can create one.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -21,7 +23,7 @@ pub async fn authorize<S>(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let Some(conn) = req.extensions().get::<ConnInfo>() else {
+    let Some(conn) = req.extensions().get::<Arc<ConnInfo>>() else {
         // Only reachable if the app is served without the TLS edge.
         return Problem::internal().into_response();
     };

@@ -42,7 +42,7 @@ pub async fn record_exchange<S: Store>(
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().as_str().to_owned();
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-    let conn = req.extensions().get::<ConnInfo>().cloned();
+    let conn = req.extensions().get::<Arc<ConnInfo>>().cloned();
     let digest = Arc::new(Mutex::new(BodyDigest::default()));
     let req = req.map(|body| {
         let empty = body.is_end_stream();

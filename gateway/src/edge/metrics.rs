@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -27,8 +29,8 @@ pub async fn record_metrics<S>(
     let method = req.method().clone();
     let agency = req
         .extensions()
-        .get::<ConnInfo>()
-        .map_or("unknown", ConnInfo::agency_label)
+        .get::<Arc<ConnInfo>>()
+        .map_or("unknown", |c| c.agency_label())
         .to_owned();
     let response = next.run(req).await;
     let method = method_label(&method);

@@ -31,20 +31,47 @@ use crate::identity::{Peer, PeerRejected, Presented};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
-/// Shared state of the HTTPS routes and layers.
-#[derive(Clone)]
-pub struct AppState<S> {
+/// Shared state of the HTTPS routes and layers: one `Arc`, because every
+/// layer clones it on every request.
+pub struct AppState<S>(Arc<Shared<S>>);
+
+/// What [`AppState`] shares.
+pub struct Shared<S> {
     /// The store.
     pub store: S,
     /// Metrics.
     pub metrics: Metrics,
     /// Access rules from the configuration.
-    pub access: Arc<[AccessRule]>,
+    pub access: Vec<AccessRule>,
     /// Listener limits and timeouts.
-    pub server: Arc<ServerConfig>,
+    pub server: ServerConfig,
 }
 
-/// What is known about the connection a request arrived on.
+// === impl AppState ===
+
+impl<S> AppState<S> {
+    /// Wraps the shared state.
+    pub fn new(shared: Shared<S>) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<S> std::ops::Deref for AppState<S> {
+    type Target = Shared<S>;
+
+    fn deref(&self) -> &Shared<S> {
+        &self.0
+    }
+}
+
+/// What is known about the connection a request arrived on. Requests carry
+/// it as `Arc<ConnInfo>` in their extensions.
 #[derive(Clone, Debug)]
 pub struct ConnInfo {
     /// The client's address.

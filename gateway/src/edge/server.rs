@@ -140,7 +140,7 @@ impl<S: Store> Connection<S> {
         let info = Arc::new(info);
         let app = self.app.clone();
         let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-            req.extensions_mut().insert((*info).clone());
+            req.extensions_mut().insert(Arc::clone(&info));
             app.clone().oneshot(req.map(Body::new))
         });
         let served = self

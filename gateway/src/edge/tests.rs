@@ -50,12 +50,12 @@ fn fixture(tweak: impl FnOnce(&mut Config)) -> Fixture {
         .unwrap();
     Fixture {
         db,
-        state: AppState {
+        state: AppState::new(Shared {
             store,
             metrics: crate::metrics::Metrics::new().unwrap(),
-            access: config.access.clone().into(),
-            server: Arc::new(config.server.clone()),
-        },
+            access: config.access.clone(),
+            server: config.server.clone(),
+        }),
         asl: conn_for(&directory, &asl.cert_pem),
         stranger: conn_for(&directory, &stranger.cert_pem),
         _dir: dir,
@@ -68,7 +68,7 @@ fn request(method: &str, path: &str, conn: &ConnInfo, body: Body) -> Request<Bod
         .uri(path)
         .body(body)
         .unwrap();
-    req.extensions_mut().insert(conn.clone());
+    req.extensions_mut().insert(Arc::new(conn.clone()));
     req
 }
 

@@ -124,7 +124,7 @@ impl ExchangeStore for SqliteStore {
         self.read(move |conn| {
             conn.query_row(
                 &format!("{SELECT_EXCHANGE} WHERE id = ?1"),
-                [id.to_string()],
+                [id.as_uuid().as_bytes()],
                 exchange_from_row,
             )
             .optional()
@@ -163,7 +163,7 @@ impl ExchangeStore for SqliteStore {
         self.read(move |conn| {
             conn.query_row(
                 "SELECT body FROM exchange_body WHERE exchange_id = ?1",
-                [id.to_string()],
+                [id.as_uuid().as_bytes()],
                 |row| row.get(0),
             )
             .optional()
@@ -202,12 +202,15 @@ fn exchange_from_row(row: &Row<'_>) -> rusqlite::Result<Exchange> {
             format!("bad {what}").into(),
         )
     };
-    let id: String = row.get(0)?;
+    let id: [u8; 16] = row.get(0)?;
+    let hex_of = |i: usize| -> rusqlite::Result<Option<String>> {
+        Ok(row.get::<_, Option<Vec<u8>>>(i)?.map(hex::encode))
+    };
     let at: String = row.get(1)?;
     let direction: String = row.get(2)?;
     let outcome: String = row.get(11)?;
     Ok(Exchange {
-        id: id.parse().map_err(|_| bad(0, "id"))?,
+        id: ExchangeId::from_uuid(uuid::Uuid::from_bytes(id)),
         at: OffsetDateTime::parse(&at, &Rfc3339).map_err(|_| bad(1, "time"))?,
         direction: match direction.as_str() {
             "inbound" => Direction::Inbound,
@@ -215,12 +218,12 @@ fn exchange_from_row(row: &Row<'_>) -> rusqlite::Result<Exchange> {
             _ => return Err(bad(2, "direction")),
         },
         agency: row.get(3)?,
-        fingerprint: row.get(4)?,
+        fingerprint: hex_of(4)?,
         peer_addr: row.get(5)?,
         request_id: row.get(6)?,
         method: row.get(7)?,
         route: row.get(8)?,
-        body_sha256: row.get(9)?,
+        body_sha256: hex_of(9)?,
         body_size: row
             .get::<_, i64>(10)?
             .try_into()

@@ -22,6 +22,11 @@ impl ExchangeId {
         Self(Uuid::now_v7())
     }
 
+    /// An id from its UUID (as read back from storage).
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
     /// The UUID.
     pub fn as_uuid(&self) -> &Uuid {
         &self.0

@@ -56,7 +56,7 @@ mod tests {
         assert_eq!(version(&conn).unwrap(), LATEST);
         conn.execute(
             "INSERT INTO exchange (id, at, direction, method, route, body_size, outcome) \
-             VALUES ('x', '2026-01-01T00:00:00Z', 'inbound', 'GET', '/', 0, 'ok')",
+             VALUES (x'01', '2026-01-01T00:00:00Z', 'inbound', 'GET', '/', 0, 'ok')",
             [],
         )
         .unwrap();

@@ -11,7 +11,6 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use hex::ToHex;
 use rusqlite::{Connection, params};
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
@@ -167,7 +166,7 @@ fn insert_exchange(tx: &Connection, e: &NewExchange) -> Result<()> {
     let at =
         e.at.format(&Rfc3339)
             .map_err(|err| Error::Other(Box::new(err)))?;
-    let id = e.id.to_string();
+    let id = e.id.as_uuid().as_bytes();
     tx.prepare_cached(
         "INSERT INTO exchange (id, at, direction, agency, fingerprint, peer_addr, request_id, \
          method, route, body_sha256, body_size, outcome, status, reason) \
@@ -179,12 +178,12 @@ fn insert_exchange(tx: &Connection, e: &NewExchange) -> Result<()> {
             at,
             e.direction.as_str(),
             e.agency.as_ref().map(|a| a.as_str()),
-            e.fingerprint.map(|f| f.to_string()),
+            e.fingerprint.as_ref().map(|f| &f.as_bytes()[..]),
             e.peer_addr.map(|a| a.to_string()),
             e.request_id,
             e.method,
             e.route,
-            e.body_sha256.map(|d| d.encode_hex::<String>()),
+            e.body_sha256.as_ref().map(|d| &d[..]),
             i64::try_from(e.body_size).unwrap_or(i64::MAX),
             e.outcome.as_str(),
             e.status,
