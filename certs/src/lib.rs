@@ -12,6 +12,7 @@
 //! | `client-<agency>.pem`, `client-<agency>.key` | one client certificate per sample agency ([`SAMPLE_AGENCIES`]) |
 //! | `court-encryption.pem`, `court-encryption.key` | RSA-2048 pair standing for a court's "certificato di cifratura" |
 //! | `signer.pem`, `signer.key` | RSA-2048 pair for CAdES signatures of filings |
+//! | `log-key.pem` | Ed25519 key (PKCS#8) that signs evidence-log checkpoints and receipts |
 //!
 //! TLS keys are ECDSA P-256 because handshakes are the gateway's hot path and
 //! P-256 signs an order of magnitude faster than RSA-2048. The court and
@@ -115,6 +116,8 @@ pub mod files {
     pub const SIGNER_CERT: &str = "signer.pem";
     /// Filing signer key.
     pub const SIGNER_KEY: &str = "signer.key";
+    /// Evidence-log signing key.
+    pub const LOG_KEY: &str = "log-key.pem";
 
     /// Client certificate file of an agency.
     pub fn client_cert(agency: &str) -> String {
@@ -168,7 +171,13 @@ pub fn generate(dir: &Path, force: bool) -> Result<(), Error> {
     let signer = ca.issue_rsa("ponte-firma-sviluppo", KeyUsagePurpose::DigitalSignature)?;
     write(dir, files::SIGNER_CERT, &signer.cert_pem, false)?;
     write(dir, files::SIGNER_KEY, &signer.key_pem, true)?;
+    write(dir, files::LOG_KEY, &log_key_pem()?, true)?;
     Ok(())
+}
+
+/// A new Ed25519 private key, PKCS#8 PEM: the evidence log's signing key.
+pub fn log_key_pem() -> Result<String, Error> {
+    Ok(KeyPair::generate_for(&rcgen::PKCS_ED25519)?.serialize_pem())
 }
 
 /// A certificate and its private key, both PEM.
@@ -420,6 +429,7 @@ mod tests {
             files::COURT_KEY,
             files::SIGNER_CERT,
             files::SIGNER_KEY,
+            files::LOG_KEY,
         ] {
             assert!(dir.path().join(name).is_file(), "{name} missing");
         }

@@ -36,11 +36,48 @@ pub enum Command {
         #[arg(long)]
         check_config: bool,
     },
+    /// The evidence log.
+    Audit {
+        /// Configuration file (for the store, the log key and its name).
+        #[arg(long, global = true, default_value = "config/ponte.toml")]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Development certificates.
     Certs {
         /// Which certificates.
         #[command(subcommand)]
         command: CertsCommand,
+    },
+}
+
+/// `ponte audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the whole log from the store and check every checkpoint;
+    /// exit 1 naming the first bad entry on any tampering.
+    Verify,
+    /// Sign a checkpoint of the whole log now and print it.
+    Checkpoint,
+    /// Write an offline evidence bundle (entries, inclusion proofs, signed
+    /// checkpoint, public key) for an entry index, exchange id or filing id.
+    Prove {
+        /// Entry index, exchange id (UUID) or filing id.
+        id: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify an evidence bundle offline, with no access to the store.
+    CheckBundle {
+        /// The bundle.
+        file: PathBuf,
+        /// The log's verifier key to trust (`name+keyid+base64`), obtained
+        /// from the log operator out of band.
+        #[arg(long)]
+        vkey: Option<String>,
     },
 }
 

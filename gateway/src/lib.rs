@@ -9,9 +9,11 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod audit_cli;
 pub mod cli;
 pub mod config;
 pub mod edge;
+pub mod evidence;
 pub mod identity;
 pub mod metrics;
 pub mod run;

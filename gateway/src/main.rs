@@ -1,11 +1,12 @@
 //! `ponte`: parse the command line, load the configuration, run.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ponte_gateway::cli::{CertsCommand, Cli, Command};
-use ponte_gateway::config::{self, Source};
-use ponte_gateway::{run, telemetry};
+use ponte_gateway::cli::{AuditCommand, CertsCommand, Cli, Command};
+use ponte_gateway::config::{self, Config, Source};
+use ponte_gateway::{audit_cli, run, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,42 +14,77 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Certs {
             command: CertsCommand::Dev { out, force },
-        } => match ponte_certs::generate(&out, force) {
-            Ok(()) => {
-                println!("development PKI written to {}", out.display());
-                ExitCode::SUCCESS
-            }
-            Err(error) => fail(&anyhow::Error::new(error)),
-        },
+        } => report(
+            ponte_certs::generate(&out, force)
+                .map(|()| format!("development PKI written to {}", out.display()))
+                .map_err(Into::into),
+        ),
+        Command::Audit {
+            command: AuditCommand::CheckBundle { file, vkey },
+            ..
+        } => report(audit_cli::check_bundle(&file, vkey.as_deref())),
+        Command::Audit { config, command } => {
+            let config = match load(&config) {
+                Ok(config) => config,
+                Err(code) => return code,
+            };
+            report(match command {
+                AuditCommand::Verify => audit_cli::verify(&config),
+                AuditCommand::Checkpoint => block_on(audit_cli::checkpoint(&config)),
+                AuditCommand::Prove { id, out } => block_on(audit_cli::prove(&config, &id, &out)),
+                AuditCommand::CheckBundle { .. } => unreachable!("handled above"),
+            })
+        }
         Command::Serve {
             config,
             check_config,
         } => {
-            let (config, source) = match config::load(&config, std::env::vars()) {
-                Ok(loaded) => loaded,
-                Err(errors) => return invalid_config(&errors),
+            let config = match load(&config) {
+                Ok(config) => config,
+                Err(code) => return code,
             };
-            if source == Source::Embedded {
-                tracing::warn!("No configuration file; using the embedded development defaults.");
-            }
             if check_config {
                 return match run::check(&config) {
                     Ok(notes) => {
                         notes.iter().for_each(|n| println!("note: {n}"));
-                        println!("configuration OK ({source:?})");
+                        println!("configuration OK");
                         ExitCode::SUCCESS
                     }
                     Err(errors) => invalid_config(&errors),
                 };
             }
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(rt) => rt,
-                Err(error) => return fail(&error.into()),
-            };
-            match runtime.block_on(run::serve(config)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => fail(&error),
+            report(block_on(run::serve(config)).map(|()| String::new()))
+        }
+    }
+}
+
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    match config::load(path, std::env::vars()) {
+        Ok((config, source)) => {
+            if source == Source::Embedded {
+                tracing::warn!("No configuration file; using the embedded development defaults.");
             }
+            Ok(config)
+        }
+        Err(errors) => Err(invalid_config(&errors)),
+    }
+}
+
+fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Runtime::new()?.block_on(future)
+}
+
+fn report(result: anyhow::Result<String>) -> ExitCode {
+    match result {
+        Ok(message) => {
+            if !message.is_empty() {
+                println!("{message}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -59,9 +95,4 @@ fn invalid_config(errors: &config::ConfigErrors) -> ExitCode {
         eprintln!("  - {error}");
     }
     ExitCode::from(2)
-}
-
-fn fail(error: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {error:#}");
-    ExitCode::FAILURE
 }

@@ -84,10 +84,10 @@ impl Metrics {
                 "ponte_build_info",
                 "Always 1; the labels say which build is running.",
             ),
-            &["version", "rustc"],
+            &["version"],
         )?;
         build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("CARGO_PKG_RUST_VERSION")])
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;

@@ -8,10 +8,13 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, ConfigErrors, Mode};
-use crate::edge::{self, AppState, Listener, Shared};
+use crate::edge::{self, AppState, Evidence, Listener, Shared};
+use crate::evidence::LogKey;
+use crate::evidence::checkpointer::{self, Schedule};
 use crate::identity::AgencyDirectory;
 use crate::metrics::Metrics;
 use crate::store::SqliteStore;
+use crate::store::{AdminAction, EvidenceStore};
 use crate::tls;
 
 /// Checks what `load` cannot: the TLS material parses and fits together.
@@ -45,6 +48,27 @@ pub fn store_path(config: &Config) -> PathBuf {
     PathBuf::from(config.store.url.trim_start_matches("sqlite:"))
 }
 
+/// In development, a PKI made before the evidence log existed lacks the log
+/// key: add it rather than fail.
+fn ensure_dev_log_key(config: &Config) -> anyhow::Result<()> {
+    let key = &config.evidence.key;
+    if config.mode == Mode::Development
+        && config.dev_pki.auto_create
+        && !key.exists()
+        && key.starts_with(&config.dev_pki.dir)
+    {
+        std::fs::write(key, ponte_certs::log_key_pem()?)
+            .with_context(|| format!("writing {}", key.display()))?;
+        tracing::info!(key = %key.display(), "Created a development evidence log key.");
+    }
+    Ok(())
+}
+
+fn config_digest(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
 /// Runs the gateway until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     if will_create_dev_pki(&config) {
@@ -56,6 +80,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })?;
         tracing::info!(dir = %config.dev_pki.dir.display(), "Created the development PKI.");
     }
+    ensure_dev_log_key(&config)?;
+    let key = Arc::new(
+        LogKey::load(&config.evidence.key, &config.evidence.origin)
+            .context("loading the evidence log key")?,
+    );
     let store = SqliteStore::open(
         &store_path(&config),
         config.store.read_connections,
@@ -69,11 +98,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         access: config.access.clone(),
         server: config.server.clone(),
+        evidence: Evidence {
+            key: Arc::clone(&key),
+            origin: config.evidence.origin.clone(),
+        },
     });
+    // The first entry of every run says which configuration it runs with.
+    store
+        .append_admin(AdminAction {
+            operation: "gateway-start".to_owned(),
+            digests: [("config".to_owned(), config_digest(&config.effective))].into(),
+            objects: [("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned())].into(),
+            ..AdminAction::default()
+        })
+        .await
+        .context("recording the start in the evidence log")?;
     let https = bind(config.server.listen).await?;
     let admin = bind(config.admin.listen).await?;
     let (https_addr, admin_addr) = (https.local_addr()?, admin.local_addr()?);
 
+    let checkpoints = tokio::spawn(checkpointer::run(
+        store.clone(),
+        key,
+        config.evidence.origin.clone(),
+        Schedule {
+            interval: config.evidence.checkpoint_interval,
+            entries: config.evidence.checkpoint_entries,
+        },
+        shutdown_signal(),
+    ));
     let admin_task = tokio::spawn(crate::admin::serve(
         admin,
         store.clone(),
@@ -92,6 +145,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     edge::serve(listener, shutdown_signal()).await;
     admin_task.await.context("admin listener")??;
+    checkpoints.await.context("checkpointer")?;
     tracing::info!("Ponte stopped.");
     Ok(())
 }

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::{
-    AccessRule, AdminConfig, AgencyConfig, Config, DevPkiConfig, Mode, ServerConfig, StoreConfig,
-    TlsConfig,
+    AccessRule, AdminConfig, AgencyConfig, Config, DevPkiConfig, EvidenceConfig, Mode,
+    ServerConfig, StoreConfig, TlsConfig,
 };
 
 /// The development configuration compiled into the binary: the same text as
@@ -186,7 +186,7 @@ fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<(), Stri
 fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<Config> {
     let before = errors.len();
     let known: HashSet<&str> = [
-        "mode", "server", "tls", "admin", "store", "dev_pki", "agencies", "access",
+        "mode", "server", "tls", "admin", "store", "dev_pki", "evidence", "agencies", "access",
     ]
     .into();
     for (key, value) in &table {
@@ -198,6 +198,7 @@ fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<C
             "admin" => check::<AdminConfig>(key, value, errors),
             "store" => check::<StoreConfig>(key, value, errors),
             "dev_pki" => check::<DevPkiConfig>(key, value, errors),
+            "evidence" => check::<EvidenceConfig>(key, value, errors),
             "agencies" => check::<Vec<AgencyConfig>>(key, value, errors),
             "access" => check::<Vec<AccessRule>>(key, value, errors),
             other => errors.push(ConfigError::new(other, "unknown key").expected(format!(
@@ -219,8 +220,12 @@ fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<C
     if errors.len() > before {
         return None;
     }
-    match Value::Table(table).try_into() {
-        Ok(config) => Some(config),
+    let effective = toml::to_string(&table).unwrap_or_default();
+    match Value::Table(table).try_into::<Config>() {
+        Ok(config) => Some(Config {
+            effective,
+            ..config
+        }),
         Err(e) => {
             errors.push(ConfigError::new("(file)", e.to_string()));
             None
@@ -266,6 +271,14 @@ fn validate(config: &Config, errors: &mut Vec<ConfigError>) {
         ),
         ("store.read_connections", config.store.read_connections == 0),
         ("store.max_batch", config.store.max_batch == 0),
+        (
+            "evidence.checkpoint_interval",
+            config.evidence.checkpoint_interval.is_zero(),
+        ),
+        (
+            "evidence.checkpoint_entries",
+            config.evidence.checkpoint_entries == 0,
+        ),
     ] {
         if zero {
             errors.push(ConfigError::new(key, "must not be zero").expected("a positive value"));
@@ -290,6 +303,14 @@ fn validate(config: &Config, errors: &mut Vec<ConfigError>) {
         errors.push(
             ConfigError::new("tls.client_cas", "no client CA configured")
                 .expected("at least one PEM file of a CA that issues agency certificates"),
+        );
+    }
+    let origin = &config.evidence.origin;
+    if origin.is_empty() || origin.contains(['\n', ' ', '+']) {
+        errors.push(
+            ConfigError::new("evidence.origin", format!("{origin:?} cannot name a log")).expected(
+                "a non-empty name without spaces, '+' or newlines, e.g. example.org/ponte",
+            ),
         );
     }
     validate_agencies(&config.agencies, errors);

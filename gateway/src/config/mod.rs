@@ -48,6 +48,9 @@ pub struct Config {
     /// Development PKI (development mode only).
     #[serde(default)]
     pub dev_pki: DevPkiConfig,
+    /// The evidence log.
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
     /// The agencies allowed to connect.
     #[serde(default)]
     pub agencies: Vec<AgencyConfig>,
@@ -55,6 +58,10 @@ pub struct Config {
     /// a request that matches none is refused.
     #[serde(default)]
     pub access: Vec<AccessRule>,
+    /// The effective configuration (file plus environment) as TOML text; its
+    /// digest goes into the evidence log at every start.
+    #[serde(skip)]
+    pub effective: String,
 }
 
 /// Deployment mode.
@@ -182,6 +189,36 @@ impl Default for DevPkiConfig {
         Self {
             dir: PathBuf::from("certs/dev"),
             auto_create: true,
+        }
+    }
+}
+
+/// The evidence log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    /// The log's name: first line of every checkpoint and the name of its
+    /// signing key. Choose one per deployment and never change it, e.g.
+    /// `ponte.regione.liguria.it/evidence`.
+    pub origin: String,
+    /// Ed25519 private key (PKCS#8 PEM) that signs checkpoints and receipts.
+    pub key: PathBuf,
+    /// Longest time between checkpoints while entries are being appended.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
+    /// Most entries appended between checkpoints.
+    pub checkpoint_entries: u64,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        Self {
+            origin: "ponte.localhost/evidence".to_owned(),
+            key: PathBuf::from("certs/dev/log-key.pem"),
+            // A minute bounds how long an entry waits for a signed root a
+            // counterpart can hold Ponte to; receipts cover the gap.
+            checkpoint_interval: Duration::from_secs(60),
+            checkpoint_entries: 10_000,
         }
     }
 }

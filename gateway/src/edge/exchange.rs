@@ -23,7 +23,12 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::{AppState, ConnInfo, Problem, RequestId};
+use crate::evidence::Receipt;
 use crate::store::{Direction, ExchangeId, NewExchange, Outcome, Store};
+use http::HeaderValue;
+
+/// Header carrying the signed receipt of an accepted POST.
+pub const RECEIPT_HEADER: &str = "ponte-receipt";
 
 /// Response marker: the handler already recorded this exchange.
 #[derive(Clone, Copy, Debug)]
@@ -60,8 +65,10 @@ pub async fn record_exchange<S: Store>(
 
     let (body_sha256, body_size) = digest.lock().map(|d| d.result()).unwrap_or((None, 0));
     let status = response.status().as_u16();
+    let receipt_wanted = method == "POST" && response.status().is_success();
+    let exchange_id = ExchangeId::new();
     let exchange = NewExchange {
-        id: ExchangeId::new(),
+        id: exchange_id,
         at,
         direction: Direction::Inbound,
         agency: conn
@@ -81,10 +88,27 @@ pub async fn record_exchange<S: Store>(
         outcome: Outcome::of_status(status),
         status: Some(status),
         reason: response.extensions().get::<Problem>().map(|p| p.code),
+        objects: Default::default(),
         body: None,
     };
     match state.store.record_exchange(exchange).await {
-        Ok(()) => response,
+        Ok(recorded) if receipt_wanted => {
+            let receipt = Receipt {
+                exchange: exchange_id.to_string(),
+                index: recorded.index,
+                leaf_hash: hex::encode(recorded.leaf_hash),
+                log: state.evidence.origin.clone(),
+                request_sha256: body_sha256.map(hex::encode).unwrap_or_default(),
+                time: recorded.time,
+                v: 1,
+            };
+            let mut response = response;
+            if let Ok(value) = HeaderValue::from_str(&receipt.sign(&state.evidence.key)) {
+                response.headers_mut().insert(RECEIPT_HEADER, value);
+            }
+            response
+        }
+        Ok(_) => response,
         Err(error) => {
             state
                 .metrics

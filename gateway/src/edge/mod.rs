@@ -27,6 +27,7 @@ pub use request_id::RequestId;
 pub use server::{Listener, serve};
 
 use crate::config::{AccessRule, ServerConfig};
+use crate::evidence::LogKey;
 use crate::identity::{Peer, PeerRejected, Presented};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -45,6 +46,17 @@ pub struct Shared<S> {
     pub access: Vec<AccessRule>,
     /// Listener limits and timeouts.
     pub server: ServerConfig,
+    /// The evidence log's key and name.
+    pub evidence: Evidence,
+}
+
+/// What the edge needs of the evidence log: the key that signs receipts and
+/// the log's name.
+pub struct Evidence {
+    /// The log key.
+    pub key: Arc<LogKey>,
+    /// The log's origin.
+    pub origin: String,
 }
 
 // === impl AppState ===
@@ -93,8 +105,8 @@ impl ConnInfo {
 
 /// The HTTPS application: routes wrapped in the full stack.
 pub fn app<S: Store>(state: AppState<S>) -> Router {
-    stack::stack(routes::routes(), state)
+    stack::stack(routes::routes(state.clone()), state)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

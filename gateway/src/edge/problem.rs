@@ -105,7 +105,7 @@ impl Problem {
             408 => "timeout",
             409 => "conflict",
             413 => "too-long",
-            400 | 405..=499 => "invalid",
+            400..=499 => "invalid",
             503 => "transient",
             _ => "exception",
         };

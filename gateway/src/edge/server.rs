@@ -175,6 +175,7 @@ impl<S: Store> Connection<S> {
             outcome: Outcome::Refused,
             status: None,
             reason: Some(reason),
+            objects: Default::default(),
             body: None,
         };
         if let Err(error) = self.state.store.record_exchange(exchange).await {

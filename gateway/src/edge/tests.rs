@@ -34,6 +34,12 @@ fn conn_for(directory: &crate::identity::AgencyDirectory, cert_pem: &str) -> Con
     }
 }
 
+pub(crate) fn test_log_key(dir: &std::path::Path) -> crate::evidence::LogKey {
+    let path = dir.join("log-key.pem");
+    std::fs::write(&path, ponte_certs::log_key_pem().unwrap()).unwrap();
+    crate::evidence::LogKey::load(&path, "ponte.test/evidence").unwrap()
+}
+
 fn fixture(tweak: impl FnOnce(&mut Config)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let (mut config, _) = config::load(&dir.path().join("absent.toml"), []).unwrap();
@@ -55,6 +61,10 @@ fn fixture(tweak: impl FnOnce(&mut Config)) -> Fixture {
             metrics: crate::metrics::Metrics::new().unwrap(),
             access: config.access.clone(),
             server: config.server.clone(),
+            evidence: Evidence {
+                key: Arc::new(test_log_key(dir.path())),
+                origin: "ponte.test/evidence".into(),
+            },
         }),
         asl: conn_for(&directory, &asl.cert_pem),
         stranger: conn_for(&directory, &stranger.cert_pem),

@@ -17,8 +17,14 @@ pub(crate) mod tests;
 
 use std::future::Future;
 
-pub use sqlite::SqliteStore;
-pub use types::{Direction, Exchange, ExchangeFilter, ExchangeId, NewExchange, Outcome};
+pub use sqlite::{LogFile, SqliteStore};
+pub use types::{
+    AdminAction, Direction, Exchange, ExchangeFilter, ExchangeId, NewExchange, Outcome,
+};
+
+use std::sync::Arc;
+
+use crate::evidence::{EntryFilter, Hash, LogKey, Recorded, StoredCheckpoint, StoredEntry};
 
 /// Store errors, mapped from driver errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +36,9 @@ pub enum Error {
     /// The record asked for does not exist (the caller's reference).
     #[error("record not found")]
     NotFound,
+    /// A proof or range asked for lies beyond the log (the caller's numbers).
+    #[error("index or size beyond the log")]
+    OutOfRange,
     /// The database cannot be reached right now: file moved, disk full,
     /// writer stopped (the operator's environment; retriable).
     #[error("store unavailable")]
@@ -53,6 +62,7 @@ impl Error {
         match self {
             Error::Conflict => "store_conflict",
             Error::NotFound => "not_found",
+            Error::OutOfRange => "out_of_range",
             Error::Unavailable(_) => "store_unavailable",
             Error::SchemaTooNew { .. } => "store_schema_too_new",
             Error::Other(_) => "store_failure",
@@ -63,9 +73,11 @@ impl Error {
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Unavailable(_) => true,
-            Error::Conflict | Error::NotFound | Error::SchemaTooNew { .. } | Error::Other(_) => {
-                false
-            }
+            Error::Conflict
+            | Error::NotFound
+            | Error::OutOfRange
+            | Error::SchemaTooNew { .. }
+            | Error::Other(_) => false,
         }
     }
 }
@@ -75,9 +87,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Exchanges: every request in and every message out.
 pub trait ExchangeStore: Send + Sync + 'static {
-    /// Records one exchange (and its body, kept apart from the metadata).
-    /// Durable when the future resolves.
-    fn record_exchange(&self, exchange: NewExchange) -> impl Future<Output = Result<()>> + Send;
+    /// Records one exchange (and its body, kept apart from the metadata)
+    /// with its evidence entry, in one transaction. Durable when the future
+    /// resolves; says where the entry landed.
+    fn record_exchange(
+        &self,
+        exchange: NewExchange,
+    ) -> impl Future<Output = Result<Recorded>> + Send;
 
     /// One exchange by id.
     fn exchange(&self, id: ExchangeId) -> impl Future<Output = Result<Exchange>> + Send;
@@ -93,6 +109,58 @@ pub trait ExchangeStore: Send + Sync + 'static {
     -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
 }
 
+/// The evidence log's storage.
+pub trait EvidenceStore: Send + Sync + 'static {
+    /// Appends an administrative entry. Durable when the future resolves.
+    fn append_admin(&self, action: AdminAction) -> impl Future<Output = Result<Recorded>> + Send;
+
+    /// Signs and stores a checkpoint of the whole tree, or returns the
+    /// newest one if it already covers every entry.
+    fn checkpoint(
+        &self,
+        key: Arc<LogKey>,
+        origin: String,
+    ) -> impl Future<Output = Result<StoredCheckpoint>> + Send;
+
+    /// Entries committed so far (the tree size), without touching the disk.
+    fn tree_size(&self) -> u64;
+
+    /// Checkpoints, oldest first.
+    fn checkpoints(&self) -> impl Future<Output = Result<Vec<StoredCheckpoint>>> + Send;
+
+    /// The newest checkpoint, if any.
+    fn latest_checkpoint(&self) -> impl Future<Output = Result<Option<StoredCheckpoint>>> + Send;
+
+    /// The checkpoint of exactly `size` entries, if one was signed.
+    fn checkpoint_of_size(
+        &self,
+        size: u64,
+    ) -> impl Future<Output = Result<Option<StoredCheckpoint>>> + Send;
+
+    /// One entry.
+    fn evidence_entry(&self, index: u64) -> impl Future<Output = Result<StoredEntry>> + Send;
+
+    /// Entries matching a filter, by index.
+    fn evidence_entries(
+        &self,
+        filter: EntryFilter,
+    ) -> impl Future<Output = Result<Vec<StoredEntry>>> + Send;
+
+    /// Audit path of entry `index` in the tree of `size` entries.
+    fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> impl Future<Output = Result<Vec<Hash>>> + Send;
+
+    /// Consistency proof between the trees of `first` and `second` entries.
+    fn consistency_proof(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> impl Future<Output = Result<Vec<Hash>>> + Send;
+}
+
 /// Health of the store, for `/readyz`.
 pub trait Health: Send + Sync + 'static {
     /// `Ok` when the store can take writes now.
@@ -100,6 +168,6 @@ pub trait Health: Send + Sync + 'static {
 }
 
 /// Everything the gateway needs from a store.
-pub trait Store: ExchangeStore + Health + Clone {}
+pub trait Store: ExchangeStore + EvidenceStore + Health + Clone {}
 
-impl<T: ExchangeStore + Health + Clone> Store for T {}
+impl<T: ExchangeStore + EvidenceStore + Health + Clone> Store for T {}

@@ -15,6 +15,7 @@ mod migrations;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
@@ -23,9 +24,12 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Direction, Error, Exchange, ExchangeFilter, ExchangeId, ExchangeStore, Health, NewExchange,
-    Outcome, Result,
+    AdminAction, Direction, Error, EvidenceStore, Exchange, ExchangeFilter, ExchangeId,
+    ExchangeStore, Health, NewExchange, Outcome, Result,
 };
+use crate::evidence::merkle::{self, Hash, NodeSource};
+use crate::evidence::verify::Finding;
+use crate::evidence::{EntryFilter, LogKey, Recorded, StoredCheckpoint, StoredEntry};
 use writer::{FileIdentity, WriteOp, Writer};
 
 /// The SQLite store. Cheap to clone.
@@ -39,6 +43,7 @@ struct Inner {
     identity: FileIdentity,
     writes: mpsc::Sender<WriteOp>,
     readers: Mutex<Vec<Connection>>,
+    tree_size: Arc<AtomicU64>,
 }
 
 // === impl SqliteStore ===
@@ -57,13 +62,21 @@ impl SqliteStore {
         let readers = (0..read_connections)
             .map(|_| open_reader(path))
             .collect::<Result<Vec<_>>>()?;
-        let writes = Writer::spawn(conn, path.to_path_buf(), identity, max_batch)?;
+        let tree_size = Arc::new(AtomicU64::new(0));
+        let writes = Writer::spawn(
+            conn,
+            path.to_path_buf(),
+            identity,
+            max_batch,
+            Arc::clone(&tree_size),
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 identity,
                 writes,
                 readers: Mutex::new(readers),
+                tree_size,
             }),
         })
     }
@@ -73,7 +86,7 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    async fn write(&self, op: impl FnOnce(oneshot::Sender<Result<()>>) -> WriteOp) -> Result<()> {
+    async fn write<T>(&self, op: impl FnOnce(oneshot::Sender<Result<T>>) -> WriteOp) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.inner
             .writes
@@ -112,7 +125,7 @@ impl SqliteStore {
 }
 
 impl ExchangeStore for SqliteStore {
-    async fn record_exchange(&self, exchange: NewExchange) -> Result<()> {
+    async fn record_exchange(&self, exchange: NewExchange) -> Result<Recorded> {
         self.write(|reply| WriteOp::RecordExchange {
             exchange: Box::new(exchange),
             reply,
@@ -171,6 +184,204 @@ impl ExchangeStore for SqliteStore {
         })
         .await
     }
+}
+
+impl EvidenceStore for SqliteStore {
+    async fn append_admin(&self, action: AdminAction) -> Result<Recorded> {
+        self.write(|reply| WriteOp::Admin {
+            action: Box::new(action),
+            reply,
+        })
+        .await
+    }
+
+    async fn checkpoint(&self, key: Arc<LogKey>, origin: String) -> Result<StoredCheckpoint> {
+        self.write(|reply| WriteOp::Checkpoint { key, origin, reply })
+            .await
+    }
+
+    fn tree_size(&self) -> u64 {
+        self.inner.tree_size.load(Ordering::Acquire)
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, size, root, note FROM evidence_checkpoint ORDER BY id")
+                .map_err(classify)?;
+            let rows = stmt.query_map([], checkpoint_from_row).map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT id, size, root, note FROM evidence_checkpoint ORDER BY id DESC LIMIT 1",
+                [],
+                checkpoint_from_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn checkpoint_of_size(&self, size: u64) -> Result<Option<StoredCheckpoint>> {
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, size, root, note FROM evidence_checkpoint WHERE size = ?1 \
+                 ORDER BY id DESC LIMIT 1",
+                [size as i64],
+                checkpoint_from_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn evidence_entry(&self, index: u64) -> Result<StoredEntry> {
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT idx, entry, leaf_hash FROM evidence_entry WHERE idx = ?1",
+                [index as i64],
+                entry_from_row,
+            )
+            .optional()
+            .map_err(classify)?
+            .ok_or(Error::NotFound)
+        })
+        .await
+    }
+
+    async fn evidence_entries(&self, filter: EntryFilter) -> Result<Vec<StoredEntry>> {
+        self.read(move |conn| evidence_query(conn, &filter)).await
+    }
+
+    async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+        let committed = self.tree_size();
+        if index >= size || size > committed {
+            return Err(Error::OutOfRange);
+        }
+        self.read(move |conn| merkle::inclusion_path(&mut DbNodes(conn), index, size))
+            .await
+    }
+
+    async fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>> {
+        if first > second || second > self.tree_size() {
+            return Err(Error::OutOfRange);
+        }
+        self.read(move |conn| merkle::consistency_path(&mut DbNodes(conn), first, second))
+            .await
+    }
+}
+
+/// Lists entries for a filter. Times map to index ranges because entry
+/// times never decrease, so time bounds are found by binary search on the
+/// primary key instead of an index on time.
+fn evidence_query(conn: &Connection, filter: &EntryFilter) -> Result<Vec<StoredEntry>> {
+    let size: u64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(idx) + 1, 0) FROM evidence_entry",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(classify)? as u64;
+    let mut low = filter.after.map_or(0, |a| a + 1);
+    let mut high = size;
+    if let Some(since) = &filter.since {
+        low = low.max(first_at_or_after(conn, since, size)?);
+    }
+    if let Some(until) = &filter.until {
+        high = high.min(first_at_or_after(conn, until, size)?);
+    }
+    let limit = filter.limit.unwrap_or(1000).min(1000);
+    let mut sql = String::from(
+        "SELECT idx, entry, leaf_hash FROM evidence_entry WHERE idx >= ?1 AND idx < ?2",
+    );
+    let mut args: Vec<rusqlite::types::Value> = vec![(low as i64).into(), (high as i64).into()];
+    if let Some(agency) = &filter.agency {
+        args.push(agency.clone().into());
+        sql.push_str(&format!(" AND agency = ?{}", args.len()));
+    }
+    if let Some(filing) = &filter.filing {
+        args.push(filing.clone().into());
+        sql.push_str(&format!(" AND filing_id = ?{}", args.len()));
+    }
+    if let Some(exchange) = &filter.exchange {
+        let id: ExchangeId = exchange.parse().map_err(|_| Error::NotFound)?;
+        args.push(id.as_uuid().as_bytes().to_vec().into());
+        sql.push_str(&format!(" AND exchange_id = ?{}", args.len()));
+    }
+    sql.push_str(&format!(" ORDER BY idx LIMIT {limit}"));
+    let mut stmt = conn.prepare_cached(&sql).map_err(classify)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), entry_from_row)
+        .map_err(classify)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+}
+
+/// The first index whose time is at or after `time` (or `size`).
+fn first_at_or_after(conn: &Connection, time: &str, size: u64) -> Result<u64> {
+    let (mut lo, mut hi) = (0u64, size);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let at: String = conn
+            .query_row(
+                "SELECT at FROM evidence_entry WHERE idx = ?1",
+                [mid as i64],
+                |r| r.get(0),
+            )
+            .map_err(classify)?;
+        if at.as_str() < time {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
+}
+
+/// Stored Merkle hashes, read through a connection.
+pub(crate) struct DbNodes<'a>(pub(crate) &'a Connection);
+
+impl NodeSource for DbNodes<'_> {
+    type Error = Error;
+
+    fn leaf(&mut self, index: u64) -> Result<Hash> {
+        self.0
+            .prepare_cached("SELECT leaf_hash FROM evidence_entry WHERE idx = ?1")
+            .and_then(|mut s| s.query_row([index as i64], |r| r.get::<_, [u8; 32]>(0)))
+            .map_err(classify)
+    }
+
+    fn node(&mut self, level: u32, index: u64) -> Result<Hash> {
+        self.0
+            .prepare_cached("SELECT hash FROM evidence_node WHERE level = ?1 AND idx = ?2")
+            .and_then(|mut s| {
+                s.query_row([level as i64, index as i64], |r| r.get::<_, [u8; 32]>(0))
+            })
+            .map_err(classify)
+    }
+}
+
+pub(crate) fn checkpoint_from_row(row: &Row<'_>) -> rusqlite::Result<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        id: row.get(0)?,
+        size: row.get::<_, i64>(1)? as u64,
+        root: row.get(2)?,
+        note: row.get(3)?,
+    })
+}
+
+fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<StoredEntry> {
+    Ok(StoredEntry {
+        index: row.get::<_, i64>(0)? as u64,
+        entry: row.get(1)?,
+        leaf_hash: row.get(2)?,
+    })
 }
 
 impl Health for SqliteStore {
@@ -280,5 +491,81 @@ fn classify(e: rusqlite::Error) -> Error {
         },
         rusqlite::Error::QueryReturnedNoRows => Error::NotFound,
         _ => Error::Other(Box::new(e)),
+    }
+}
+
+/// Read-only access to a database's evidence log, for `ponte audit verify`
+/// (which must work without a running gateway and without writing).
+pub struct LogFile {
+    conn: Connection,
+}
+
+impl LogFile {
+    /// Opens the database at `path` read-only.
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(Error::NotFound);
+        }
+        Ok(Self {
+            conn: open_reader(path)?,
+        })
+    }
+}
+
+impl NodeSource for LogFile {
+    type Error = Error;
+
+    fn leaf(&mut self, index: u64) -> Result<Hash> {
+        DbNodes(&self.conn).leaf(index)
+    }
+
+    fn node(&mut self, level: u32, index: u64) -> Result<Hash> {
+        DbNodes(&self.conn).node(level, index)
+    }
+}
+
+impl crate::evidence::verify::LogSource for LogFile {
+    fn each_entry(
+        &mut self,
+        visit: &mut dyn FnMut(u64, &[u8], &Hash) -> Result<(), Finding>,
+    ) -> Result<(), Finding> {
+        let unreadable = |e: rusqlite::Error| Finding::Unreadable(e.to_string());
+        let mut stmt = self
+            .conn
+            .prepare("SELECT idx, entry, leaf_hash FROM evidence_entry ORDER BY idx")
+            .map_err(unreadable)?;
+        let mut rows = stmt.query([]).map_err(unreadable)?;
+        while let Some(row) = rows.next().map_err(unreadable)? {
+            let index: i64 = row.get(0).map_err(unreadable)?;
+            let entry: Vec<u8> = row.get(1).map_err(unreadable)?;
+            let leaf: Vec<u8> = row.get(2).map_err(unreadable)?;
+            let leaf: Hash = leaf.try_into().unwrap_or([0; 32]);
+            visit(index as u64, &entry, &leaf)?;
+        }
+        Ok(())
+    }
+
+    fn all_checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>, Finding> {
+        let unreadable = |e: rusqlite::Error| Finding::Unreadable(e.to_string());
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, size, root, note FROM evidence_checkpoint ORDER BY id")
+            .map_err(unreadable)?;
+        let rows = stmt
+            .query_map([], checkpoint_from_row)
+            .map_err(unreadable)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(unreadable)
+    }
+
+    fn stored_node(&mut self, level: u32, index: u64) -> Result<Option<Hash>, Finding> {
+        self.conn
+            .prepare_cached("SELECT hash FROM evidence_node WHERE level = ?1 AND idx = ?2")
+            .and_then(|mut s| {
+                s.query_row([level as i64, index as i64], |r| r.get::<_, Vec<u8>>(0))
+                    .optional()
+            })
+            .map(|h| h.and_then(|h| h.try_into().ok()))
+            .map_err(|e| Finding::Unreadable(e.to_string()))
     }
 }

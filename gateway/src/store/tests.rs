@@ -23,6 +23,7 @@ pub(crate) fn sample(agency: Option<&str>, outcome: Outcome) -> NewExchange {
         outcome,
         status: Some(200),
         reason: None,
+        objects: Default::default(),
         body: Some(b"abc".to_vec()),
     }
 }
@@ -134,4 +135,109 @@ async fn data_survives_reopening() {
     }
     let store = SqliteStore::open(&path, 1, 64).unwrap();
     assert_eq!(store.exchange(e.id).await.unwrap().id, e.id);
+}
+
+#[tokio::test]
+async fn evidence_log_appends_proves_and_verifies() {
+    use crate::evidence::merkle;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ponte.db");
+    let store = SqliteStore::open(&path, 2, 16).unwrap();
+    let key = Arc::new(crate::edge::tests::test_log_key(dir.path()));
+    let origin = "ponte.test/evidence".to_owned();
+    let mut checkpoints = Vec::new();
+    for round in 0..5u64 {
+        let writes: Vec<_> = (0..7)
+            .map(|_| store.record_exchange(sample(Some("asl3-genovese"), Outcome::Ok)))
+            .collect();
+        for w in futures_util::future::join_all(writes).await {
+            w.unwrap();
+        }
+        assert_eq!(store.tree_size(), (round + 1) * 7);
+        checkpoints.push(
+            store
+                .checkpoint(Arc::clone(&key), origin.clone())
+                .await
+                .unwrap(),
+        );
+    }
+    // Asking again without new entries returns the same checkpoint.
+    let again = store
+        .checkpoint(Arc::clone(&key), origin.clone())
+        .await
+        .unwrap();
+    assert_eq!(again.id, checkpoints.last().unwrap().id);
+
+    let last = checkpoints.last().unwrap();
+    for index in [0, 6, 17, 34] {
+        let entry = store.evidence_entry(index).await.unwrap();
+        assert_eq!(merkle::leaf_hash(&entry.entry), entry.leaf_hash);
+        let path = store.inclusion_proof(index, last.size).await.unwrap();
+        assert!(merkle::verify_inclusion(
+            &entry.leaf_hash,
+            index,
+            last.size,
+            &path,
+            &last.root
+        ));
+    }
+    for pair in checkpoints.windows(2) {
+        let proof = store
+            .consistency_proof(pair[0].size, pair[1].size)
+            .await
+            .unwrap();
+        assert!(merkle::verify_consistency(
+            pair[0].size,
+            pair[1].size,
+            &pair[0].root,
+            &pair[1].root,
+            &proof
+        ));
+    }
+    assert!(matches!(
+        store.inclusion_proof(35, 35).await,
+        Err(Error::OutOfRange)
+    ));
+    assert!(matches!(
+        store.consistency_proof(3, 99).await,
+        Err(Error::OutOfRange)
+    ));
+
+    let by_agency = store
+        .evidence_entries(crate::evidence::EntryFilter {
+            agency: Some("asl3-genovese".into()),
+            after: Some(30),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_agency.iter().map(|e| e.index).collect::<Vec<_>>(),
+        vec![31, 32, 33, 34]
+    );
+
+    let mut log = LogFile::open(&path).unwrap();
+    let report = crate::evidence::verify::verify(&mut log, key.verifier()).unwrap();
+    assert_eq!(report.entries, 35);
+    assert_eq!(report.checkpoints, 5);
+    assert_eq!(report.root, last.root);
+
+    // A second store on the same file (another process, e.g. the CLI)
+    // appends; the first one notices and keeps the tree whole.
+    let other = SqliteStore::open(&path, 1, 16).unwrap();
+    other
+        .append_admin(AdminAction {
+            operation: "test".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store
+        .record_exchange(sample(None, Outcome::Ok))
+        .await
+        .unwrap();
+    let cp = store.checkpoint(Arc::clone(&key), origin).await.unwrap();
+    assert_eq!(cp.size, 37);
+    let mut log = LogFile::open(&path).unwrap();
+    crate::evidence::verify::verify(&mut log, key.verifier()).unwrap();
 }

@@ -1,5 +1,6 @@
 //! Records the store keeps, as domain types.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -150,8 +151,25 @@ pub struct NewExchange {
     pub status: Option<u16>,
     /// Bounded reason code for refusals and failures (`revoked`, …).
     pub reason: Option<&'static str>,
+    /// Identifiers of objects concerned (`filing`, `task`, …) for the
+    /// evidence entry.
+    pub objects: BTreeMap<String, String>,
     /// The body itself, for exchanges whose content must be kept.
     pub body: Option<Vec<u8>>,
+}
+
+/// An administrative act for the evidence log (start with a configuration,
+/// registry import, …).
+#[derive(Clone, Debug, Default)]
+pub struct AdminAction {
+    /// What was done (`gateway-start`, `registry-import`, …).
+    pub operation: String,
+    /// Who did it, when an agency did.
+    pub agency: Option<String>,
+    /// SHA-256 (hex) of each input, by name.
+    pub digests: BTreeMap<String, String>,
+    /// Identifiers concerned.
+    pub objects: BTreeMap<String, String>,
 }
 
 /// A recorded exchange (metadata only; the body is fetched apart).

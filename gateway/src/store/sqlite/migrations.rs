@@ -10,10 +10,16 @@ use super::classify;
 use crate::store::{Error, Result};
 
 /// `(version, SQL)`, in order. Never edit a migration once merged: add one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/sqlite/0001_exchange.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/sqlite/0001_exchange.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_evidence.sql"),
+    ),
+];
 
 /// The newest schema version this binary knows.
 pub(crate) const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -1,4 +1,5 @@
-//! The single writer: group commit on a dedicated thread.
+//! The single writer: group commit on a dedicated thread, and the evidence
+//! log's append point.
 //!
 //! Writers queue a [`WriteOp`] and wait for its reply. The thread takes the
 //! first queued op, then everything else already queued (up to `max_batch`),
@@ -7,16 +8,26 @@
 //! an op that fails is rolled back alone without failing its neighbours.
 //! If the commit itself fails, every op of the batch gets the error: nothing
 //! is acknowledged that is not durable.
+//!
+//! The writer owns the Merkle tree's right edge ([`Frontier`]): an exchange
+//! and its evidence entry, with the interior nodes the entry completes, are
+//! written in the same savepoint, and the in-memory frontier moves only with
+//! what was committed.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
 
-use super::classify;
-use crate::store::{Error, NewExchange, Result};
+use super::{DbNodes, classify};
+use crate::evidence::merkle::{self, Frontier};
+use crate::evidence::{Checkpoint, Entry, LogKey, Recorded, StoredCheckpoint, entry};
+use crate::store::{AdminAction, Error, NewExchange, Result};
 
 /// How many writes may wait for the writer before callers block: enough for
 /// every concurrent request, small enough to bound memory.
@@ -24,10 +35,22 @@ const QUEUE_DEPTH: usize = 8192;
 
 /// A write waiting for the writer thread.
 pub(crate) enum WriteOp {
-    /// Record an exchange.
+    /// Record an exchange and its evidence entry.
     RecordExchange {
         exchange: Box<NewExchange>,
-        reply: oneshot::Sender<Result<()>>,
+        reply: oneshot::Sender<Result<Recorded>>,
+    },
+    /// Append an administrative evidence entry.
+    Admin {
+        action: Box<AdminAction>,
+        reply: oneshot::Sender<Result<Recorded>>,
+    },
+    /// Sign and store a checkpoint of the current tree, unless the newest
+    /// checkpoint already covers it.
+    Checkpoint {
+        key: Arc<LogKey>,
+        origin: String,
+        reply: oneshot::Sender<Result<StoredCheckpoint>>,
     },
 }
 
@@ -55,6 +78,22 @@ pub(crate) struct Writer {
     path: PathBuf,
     identity: FileIdentity,
     max_batch: usize,
+    log: LogState,
+    /// Committed tree size, for readers that only need a number.
+    published_size: Arc<AtomicU64>,
+}
+
+/// The evidence log's append state.
+#[derive(Clone)]
+struct LogState {
+    frontier: Frontier,
+    last_time: OffsetDateTime,
+}
+
+/// What an op produced.
+enum Done {
+    Recorded(Recorded),
+    Checkpoint(StoredCheckpoint),
 }
 
 // === impl Writer ===
@@ -67,13 +106,18 @@ impl Writer {
         path: PathBuf,
         identity: FileIdentity,
         max_batch: usize,
+        published_size: Arc<AtomicU64>,
     ) -> Result<mpsc::Sender<WriteOp>> {
+        let log = load_log(&conn)?;
+        published_size.store(log.frontier.size(), Ordering::Release);
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let writer = Writer {
             conn,
             path,
             identity,
             max_batch,
+            log,
+            published_size,
         };
         std::thread::Builder::new()
             .name("ponte-store-writer".into())
@@ -98,14 +142,18 @@ impl Writer {
     }
 
     fn commit(&mut self, batch: &mut Vec<WriteOp>) {
-        let outcome = self.apply_all(batch);
-        match outcome {
+        let before = self.log.clone();
+        match self.apply_all(batch) {
             Ok(results) => {
+                self.published_size
+                    .store(self.log.frontier.size(), Ordering::Release);
                 for (op, result) in batch.drain(..).zip(results) {
                     op.reply(result);
                 }
             }
             Err(e) => {
+                // Nothing of the batch is durable: forget it in memory too.
+                self.log = before;
                 tracing::error!(error = %e, batch = batch.len(), "Store commit failed.");
                 for op in batch.drain(..) {
                     op.reply(Err(Error::Unavailable(None)));
@@ -116,27 +164,38 @@ impl Writer {
 
     /// Applies every op in one transaction; per-op results, or the error
     /// that prevented the commit.
-    fn apply_all(&mut self, batch: &[WriteOp]) -> Result<Vec<Result<()>>> {
+    fn apply_all(&mut self, batch: &[WriteOp]) -> Result<Vec<Result<Done>>> {
         // Refuse to write into a file that is no longer the database the
         // operator sees at the configured path.
         match FileIdentity::of(&self.path) {
             Ok(id) if id == self.identity => {}
             Ok(_) | Err(_) => return Err(Error::Unavailable(None)),
         }
-        let mut tx = self.conn.transaction().map_err(classify)?;
+        // IMMEDIATE takes the write lock now, so the tree size read next
+        // cannot change under us even if another process (a `ponte` CLI
+        // command) appends to the same database.
+        let mut tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(classify)?;
+        tx.set_drop_behavior(rusqlite::DropBehavior::Rollback);
+        if stored_size(&tx)? != self.log.frontier.size() {
+            self.log = load_log(&tx)?;
+        }
         let mut results = Vec::with_capacity(batch.len());
         for op in batch {
+            let before = self.log.clone();
             let sp = tx.savepoint().map_err(classify)?;
-            let result = op.apply(&sp);
+            let result = op.apply(&sp, &mut self.log);
             if result.is_ok() {
                 sp.commit().map_err(classify)?;
             } else {
-                // Dropping a savepoint rolls it back.
+                // Dropping a savepoint rolls it back; so does the frontier.
                 drop(sp);
+                self.log = before;
             }
             results.push(result);
         }
-        tx.set_drop_behavior(rusqlite::DropBehavior::Rollback);
         tx.commit().map_err(classify)?;
         Ok(results)
     }
@@ -145,21 +204,189 @@ impl Writer {
 // === impl WriteOp ===
 
 impl WriteOp {
-    fn apply(&self, tx: &Connection) -> Result<()> {
+    fn apply(&self, conn: &Connection, log: &mut LogState) -> Result<Done> {
         match self {
-            WriteOp::RecordExchange { exchange, .. } => insert_exchange(tx, exchange),
-        }
-    }
-
-    fn reply(self, result: Result<()>) {
-        match self {
-            // The caller may have gone away (client disconnected); the
-            // write stands either way.
-            WriteOp::RecordExchange { reply, .. } => {
-                let _ = reply.send(result);
+            WriteOp::RecordExchange { exchange, .. } => {
+                insert_exchange(conn, exchange)?;
+                let mut entry = Entry {
+                    agency: exchange.agency.as_ref().map(|a| a.to_string()),
+                    direction: Some(exchange.direction.as_str().to_owned()),
+                    exchange: Some(exchange.id.to_string()),
+                    fingerprint: exchange.fingerprint.map(|f| f.to_string()),
+                    kind: "exchange".to_owned(),
+                    method: Some(exchange.method.clone()),
+                    objects: exchange.objects.clone(),
+                    outcome: exchange.outcome.as_str().to_owned(),
+                    peer: exchange.peer_addr.map(|a| a.to_string()),
+                    reason: exchange.reason.map(str::to_owned),
+                    request_id: exchange.request_id.clone(),
+                    route: Some(exchange.route.clone()),
+                    size: Some(exchange.body_size),
+                    status: exchange.status,
+                    ..Entry::default()
+                };
+                if let Some(digest) = exchange.body_sha256 {
+                    entry.digests.insert("body".to_owned(), hex::encode(digest));
+                }
+                append(conn, log, entry, Some(exchange.id.as_uuid().as_bytes())).map(Done::Recorded)
+            }
+            WriteOp::Admin { action, .. } => {
+                let entry = Entry {
+                    agency: action.agency.clone(),
+                    digests: action.digests.clone(),
+                    kind: "admin".to_owned(),
+                    objects: action.objects.clone(),
+                    operation: Some(action.operation.clone()),
+                    outcome: "ok".to_owned(),
+                    ..Entry::default()
+                };
+                append(conn, log, entry, None).map(Done::Recorded)
+            }
+            WriteOp::Checkpoint { key, origin, .. } => {
+                checkpoint(conn, log, key, origin).map(Done::Checkpoint)
             }
         }
     }
+
+    fn reply(self, result: Result<Done>) {
+        // Callers may have gone away (client disconnected); the write
+        // stands either way, so send errors are ignored.
+        match self {
+            WriteOp::RecordExchange { reply, .. } | WriteOp::Admin { reply, .. } => {
+                let _ = reply.send(result.and_then(|done| match done {
+                    Done::Recorded(r) => Ok(r),
+                    Done::Checkpoint(_) => Err(Error::Conflict),
+                }));
+            }
+            WriteOp::Checkpoint { reply, .. } => {
+                let _ = reply.send(result.and_then(|done| match done {
+                    Done::Checkpoint(c) => Ok(c),
+                    Done::Recorded(_) => Err(Error::Conflict),
+                }));
+            }
+        }
+    }
+}
+
+/// Entries committed in the database.
+fn stored_size(conn: &Connection) -> Result<u64> {
+    conn.prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM evidence_entry")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+        .map(|n| n as u64)
+        .map_err(classify)
+}
+
+/// Reads the committed tree's frontier and newest entry time.
+fn load_log(conn: &Connection) -> Result<LogState> {
+    let (size, last_at): (u64, Option<String>) = conn
+        .query_row(
+            "SELECT COALESCE(MAX(idx) + 1, 0), (SELECT at FROM evidence_entry ORDER BY idx DESC LIMIT 1) FROM evidence_entry",
+            [],
+            |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)),
+        )
+        .map_err(classify)?;
+    let frontier = Frontier::load(&mut DbNodes(conn), size)?;
+    let last_time = last_at
+        .and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    Ok(LogState {
+        frontier,
+        last_time,
+    })
+}
+
+/// Appends one entry: assigns index and time, writes the entry and the
+/// interior nodes it completes, advances the frontier.
+fn append(
+    conn: &Connection,
+    log: &mut LogState,
+    mut entry: Entry,
+    exchange_id: Option<&[u8; 16]>,
+) -> Result<Recorded> {
+    // Entry times never go backwards, even if the clock does, so that time
+    // ranges map to index ranges.
+    let now = OffsetDateTime::now_utc().max(log.last_time);
+    let time = now
+        .format(&Rfc3339)
+        .map_err(|e| Error::Other(Box::new(e)))?;
+    entry.index = log.frontier.size();
+    entry.time = time.clone();
+    entry.v = entry::VERSION;
+    let bytes = entry.encode();
+    let leaf = merkle::leaf_hash(&bytes);
+    let index = i64::try_from(entry.index).map_err(|e| Error::Other(Box::new(e)))?;
+    conn.prepare_cached(
+        "INSERT INTO evidence_entry (idx, exchange_id, at, agency, filing_id, entry, leaf_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            index,
+            exchange_id.map(|id| &id[..]),
+            time,
+            entry.agency,
+            entry.objects.get("filing"),
+            bytes,
+            &leaf[..],
+        ])
+    })
+    .map_err(classify)?;
+    for (level, idx, hash) in log.frontier.push(leaf) {
+        conn.prepare_cached("INSERT INTO evidence_node (level, idx, hash) VALUES (?1, ?2, ?3)")
+            .and_then(|mut stmt| stmt.execute(params![level, idx as i64, &hash[..]]))
+            .map_err(classify)?;
+    }
+    log.last_time = now;
+    Ok(Recorded {
+        index: entry.index,
+        leaf_hash: leaf,
+        time,
+    })
+}
+
+fn checkpoint(
+    conn: &Connection,
+    log: &LogState,
+    key: &LogKey,
+    origin: &str,
+) -> Result<StoredCheckpoint> {
+    let size = log.frontier.size();
+    let latest: Option<StoredCheckpoint> = conn
+        .query_row(
+            "SELECT id, size, root, note FROM evidence_checkpoint ORDER BY id DESC LIMIT 1",
+            [],
+            super::checkpoint_from_row,
+        )
+        .optional()
+        .map_err(classify)?;
+    if let Some(latest) = latest
+        && latest.size == size
+    {
+        return Ok(latest);
+    }
+    let now = OffsetDateTime::now_utc();
+    let time = now
+        .format(&Rfc3339)
+        .map_err(|e| Error::Other(Box::new(e)))?;
+    let root = log.frontier.root();
+    let note = Checkpoint {
+        origin: origin.to_owned(),
+        size,
+        root,
+        time: time.clone(),
+    }
+    .sign(key);
+    conn.prepare_cached(
+        "INSERT INTO evidence_checkpoint (size, root, at, note) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![size as i64, &root[..], time, note]))
+    .map_err(classify)?;
+    Ok(StoredCheckpoint {
+        id: conn.last_insert_rowid(),
+        size,
+        root,
+        note,
+    })
 }
 
 fn insert_exchange(tx: &Connection, e: &NewExchange) -> Result<()> {

@@ -1,0 +1,108 @@
+//! Offline evidence bundles: entries, their inclusion proofs, the signed
+//! checkpoint they are proved against, and the log's public key — enough
+//! for a third party to check, with no access to Ponte, that these entries
+//! are in the log Ponte signed.
+
+use serde::{Deserialize, Serialize};
+
+use super::key::Verifier;
+use super::merkle::{self, Hash};
+use super::{Checkpoint, Entry};
+
+/// Format tag of version 1.
+pub const FORMAT: &str = "ponte-evidence-bundle/1";
+
+/// A bundle.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The log's verifier key (`name+keyid+base64`).
+    pub vkey: String,
+    /// The signed checkpoint note.
+    pub checkpoint: String,
+    /// The entries with their proofs.
+    pub entries: Vec<ProvedEntry>,
+}
+
+/// An entry and its audit path in the checkpoint's tree.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvedEntry {
+    /// Leaf index.
+    pub index: u64,
+    /// The entry's canonical bytes, as text.
+    pub entry: String,
+    /// Audit path, hex hashes.
+    pub proof: Vec<String>,
+}
+
+/// What a valid bundle proves.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The checkpoint the entries are proved against.
+    pub checkpoint: Checkpoint,
+    /// The entries, decoded.
+    pub entries: Vec<Entry>,
+    /// The key that signed it.
+    pub verifier: Verifier,
+}
+
+impl Bundle {
+    /// Verifies the bundle. With `trusted`, the checkpoint must be signed by
+    /// that key; without, by the key the bundle names (which only proves
+    /// internal consistency: pin the key to prove origin).
+    pub fn check(&self, trusted: Option<&Verifier>) -> Result<Checked, String> {
+        if self.format != FORMAT {
+            return Err(format!("unknown bundle format {:?}", self.format));
+        }
+        let own = Verifier::from_vkey(&self.vkey).map_err(|e| e.to_string())?;
+        let verifier = match trusted {
+            Some(t) if *t != own => return Err("the bundle is signed by another key".into()),
+            Some(t) => t.clone(),
+            None => own,
+        };
+        let checkpoint =
+            Checkpoint::open(&self.checkpoint, &verifier).map_err(|e| e.to_string())?;
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for proved in &self.entries {
+            let proof = proved
+                .proof
+                .iter()
+                .map(|h| {
+                    let mut out: Hash = [0; 32];
+                    hex::decode_to_slice(h, &mut out).map(|()| out)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| format!("entry {}: malformed proof", proved.index))?;
+            let leaf = merkle::leaf_hash(proved.entry.as_bytes());
+            if !merkle::verify_inclusion(
+                &leaf,
+                proved.index,
+                checkpoint.size,
+                &proof,
+                &checkpoint.root,
+            ) {
+                return Err(format!(
+                    "entry {}: not included in the checkpoint of {} entries",
+                    proved.index, checkpoint.size
+                ));
+            }
+            let entry = Entry::decode(proved.entry.as_bytes())
+                .ok_or_else(|| format!("entry {}: not a canonical entry", proved.index))?;
+            if entry.index != proved.index {
+                return Err(format!(
+                    "entry {}: claims index {}",
+                    proved.index, entry.index
+                ));
+            }
+            entries.push(entry);
+        }
+        Ok(Checked {
+            checkpoint,
+            entries,
+            verifier,
+        })
+    }
+}
