@@ -10,6 +10,7 @@ mod it {
     mod cli;
     mod curl;
     mod edge;
+    mod evidence;
     mod layering;
     mod observability;
 }

@@ -271,3 +271,60 @@ async fn tame_client_request_ids_are_kept() {
         Some("client-42")
     );
 }
+
+#[tokio::test]
+async fn accepted_posts_get_a_signed_receipt_that_matches_the_log() {
+    use axum::routing::post;
+
+    use crate::evidence::{Entry, Receipt, merkle};
+    use crate::store::EvidenceStore;
+
+    let f = fixture(|c| {
+        c.access.insert(
+            0,
+            toml::from_str(
+                r#"path = "/echo"
+roles = ["health-authority"]"#,
+            )
+            .unwrap(),
+        )
+    });
+    let routes = Router::new().route(
+        "/echo",
+        post(|body: axum::body::Bytes| async move { (StatusCode::CREATED, body) }),
+    );
+    let app = stack::stack(routes, f.state.clone());
+    let response = app
+        .clone()
+        .oneshot(request("POST", "/echo", &f.asl, Body::from("{\"a\":1}")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let jws = response.headers()[exchange::RECEIPT_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let receipt = Receipt::open(&jws, f.state.evidence.key.verifier()).expect("valid receipt");
+    use sha2::Digest;
+    assert_eq!(
+        receipt.request_sha256,
+        hex::encode(sha2::Sha256::digest(b"{\"a\":1}"))
+    );
+    let stored = f.state.store.evidence_entry(receipt.index).await.unwrap();
+    assert_eq!(hex::encode(stored.leaf_hash), receipt.leaf_hash);
+    assert_eq!(merkle::leaf_hash(&stored.entry), stored.leaf_hash);
+    let entry = Entry::decode(&stored.entry).unwrap();
+    assert_eq!(entry.exchange.as_deref(), Some(receipt.exchange.as_str()));
+    assert_eq!(entry.digests["body"], receipt.request_sha256);
+    // A receipt checked against another key is refused.
+    let other = test_log_key(tempfile::tempdir().unwrap().path());
+    assert!(Receipt::open(&jws, other.verifier()).is_none());
+
+    // Refused or read requests get none.
+    let refused = app
+        .oneshot(request("POST", "/echo", &f.stranger, Body::from("x")))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(!refused.headers().contains_key(exchange::RECEIPT_HEADER));
+}

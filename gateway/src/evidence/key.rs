@@ -87,8 +87,9 @@ impl Verifier {
     /// Parses a verifier key `name+keyid+base64(0x01 ‖ public key)`.
     pub fn from_vkey(vkey: &str) -> Result<Self, Error> {
         let bad = || Error::Key("a verifier key reads name+hex8+base64".into());
-        let mut parts = vkey.rsplitn(3, '+');
-        let (Some(key), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        // The name cannot contain '+'; the base64 key data can.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
         let raw = STANDARD.decode(key).map_err(|_| bad())?;

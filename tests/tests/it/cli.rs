@@ -15,7 +15,7 @@ fn serve_on_a_clean_checkout_creates_pki_and_store_and_answers_curl() {
         .env("PONTE_ADMIN__LISTEN", "127.0.0.1:0");
     // `spawn` clears inherited PONTE_ variables first; set ours after.
     let root = dir.path().to_path_buf();
-    let server = Server::spawn(command, dir);
+    let server = Server::spawn(command, std::sync::Arc::new(dir));
     for file in [
         "ca.pem",
         "ca.crl.pem",

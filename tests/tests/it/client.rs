@@ -106,6 +106,18 @@ pub async fn send(
     path: &str,
     body: Vec<u8>,
 ) -> Result<Answer, String> {
+    send_with(addr, identity, method, path, &[], body).await
+}
+
+/// [`send`] with extra request headers.
+pub async fn send_with(
+    addr: SocketAddr,
+    identity: Option<&Identity>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Answer, String> {
     let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let connector = TlsConnector::from(config(identity));
     let name = ServerName::try_from("localhost").unwrap();
@@ -118,12 +130,14 @@ pub async fn send(
             .await
             .map_err(|e| format!("http: {e:?}"))?;
     tokio::spawn(conn);
-    let request = http::Request::builder()
+    let mut request = http::Request::builder()
         .method(method)
         .uri(path)
-        .header("host", "localhost")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap();
+        .header("host", "localhost");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::from(body))).unwrap();
     let response = sender
         .send_request(request)
         .await

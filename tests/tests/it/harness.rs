@@ -72,6 +72,10 @@ pub struct Options {
     pub header_read_timeout: &'static str,
     /// `server.fhir_body_limit`.
     pub fhir_body_limit: &'static str,
+    /// `evidence.checkpoint_entries`.
+    pub checkpoint_entries: u64,
+    /// Reuse this working folder (config, data) instead of a fresh one.
+    pub dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl Default for Options {
@@ -80,6 +84,8 @@ impl Default for Options {
             crls: vec![dev_pki().join("ca.crl.pem")],
             header_read_timeout: "10s",
             fhir_body_limit: "64MiB",
+            checkpoint_entries: 10_000,
+            dir: None,
         }
     }
 }
@@ -92,13 +98,16 @@ pub struct Server {
     /// Admin address.
     pub admin: SocketAddr,
     /// Its working folder (config, data).
-    pub dir: tempfile::TempDir,
+    pub dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl Server {
     /// Starts a server with the dev PKI and the given options.
     pub fn start(options: Options) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = options
+            .dir
+            .clone()
+            .unwrap_or_else(|| std::sync::Arc::new(tempfile::tempdir().unwrap()));
         let pki = dev_pki();
         let embedded = std::fs::read_to_string(workspace_root().join("config/ponte.toml")).unwrap();
         // Keep the development agencies and access rules; point everything
@@ -126,7 +135,12 @@ listen = "127.0.0.1:0"
 url = "sqlite:{data}/ponte.db"
 [dev_pki]
 auto_create = false
+[evidence]
+origin = "ponte.test/evidence"
+key = "{pki}/log-key.pem"
+checkpoint_entries = {cpe}
 {rules}"#,
+            cpe = options.checkpoint_entries,
             hrt = options.header_read_timeout,
             fbl = options.fhir_body_limit,
             pki = pki.display(),
@@ -144,7 +158,7 @@ auto_create = false
     }
 
     /// Spawns a prepared `ponte serve` command and waits for its listeners.
-    pub fn spawn(mut command: Command, dir: tempfile::TempDir) -> Server {
+    pub fn spawn(mut command: Command, dir: std::sync::Arc<tempfile::TempDir>) -> Server {
         for (key, _) in std::env::vars() {
             if key.starts_with("PONTE_") {
                 command.env_remove(key);
@@ -181,6 +195,20 @@ auto_create = false
             child,
             dir,
         }
+    }
+
+    /// Stops the server with SIGTERM (graceful: final checkpoint) and waits.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the server with SIGKILL: no chance to clean up.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The store file.
