@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 
 use crate::config::Config;
 use crate::evidence::bundle::{self, Bundle, ProvedEntry};
-use crate::evidence::{EntryFilter, LogKey, Verifier, verify};
+use crate::evidence::{EntryFilter, LogKey, Verifier, checkpointer, verify};
 use crate::run::store_path;
 use crate::store::{EvidenceStore, LogFile, SqliteStore};
 
@@ -32,9 +32,13 @@ pub fn verify(config: &Config) -> anyhow::Result<String> {
 /// `ponte audit checkpoint`: sign a checkpoint of the whole log now.
 pub async fn checkpoint(config: &Config) -> anyhow::Result<String> {
     let (store, key) = open(config)?;
-    let cp = store
-        .checkpoint(key, config.evidence.origin.clone())
-        .await?;
+    let cp = checkpointer::checkpoint_now(
+        &store,
+        key,
+        config.evidence.origin.clone(),
+        config.evidence.tsa_url.as_deref(),
+    )
+    .await?;
     Ok(cp.note)
 }
 

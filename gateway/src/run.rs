@@ -121,6 +121,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         store.clone(),
         key,
         config.evidence.origin.clone(),
+        config.evidence.tsa_url.clone(),
         Schedule {
             interval: config.evidence.checkpoint_interval,
             entries: config.evidence.checkpoint_entries,

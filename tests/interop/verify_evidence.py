@@ -316,7 +316,8 @@ def parse_vkey(vkey: Any) -> VerifierKey:
     """Parse "NAME+KEYID+BASE64" and check that KEYID matches the key."""
     if not isinstance(vkey, str):
         raise Malformed("vkey: not a string")
-    parts = vkey.split("+")
+    # NAME cannot contain '+', but the base64 alphabet can: split twice only.
+    parts = vkey.split("+", 2)
     if len(parts) != 3:
         raise Malformed("vkey: expected NAME+KEYID+BASE64")
     name, keyid_hex, key_b64 = parts

@@ -313,6 +313,14 @@ fn validate(config: &Config, errors: &mut Vec<ConfigError>) {
             ),
         );
     }
+    if let Some(url) = &config.evidence.tsa_url
+        && !url.starts_with("http://")
+    {
+        errors.push(
+            ConfigError::new("evidence.tsa_url", format!("unsupported URL {url:?}"))
+                .expected("http://host[:port]/path (RFC 3161 over HTTP; tokens are signed)"),
+        );
+    }
     validate_agencies(&config.agencies, errors);
     for (i, rule) in config.access.iter().enumerate() {
         if rule.roles.is_empty() {

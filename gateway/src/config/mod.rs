@@ -208,6 +208,9 @@ pub struct EvidenceConfig {
     pub checkpoint_interval: Duration,
     /// Most entries appended between checkpoints.
     pub checkpoint_entries: u64,
+    /// RFC 3161 Time-Stamping Authority (`http://host[:port]/path`) that
+    /// time-stamps every checkpoint; none by default.
+    pub tsa_url: Option<String>,
 }
 
 impl Default for EvidenceConfig {
@@ -219,6 +222,7 @@ impl Default for EvidenceConfig {
             // counterpart can hold Ponte to; receipts cover the gap.
             checkpoint_interval: Duration::from_secs(60),
             checkpoint_entries: 10_000,
+            tsa_url: None,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::LogKey;
+use super::{LogKey, StoredCheckpoint, tsa};
 use crate::store::EvidenceStore;
 
 /// When to checkpoint.
@@ -18,11 +18,40 @@ pub struct Schedule {
     pub entries: u64,
 }
 
+/// Signs a checkpoint of the whole log (or finds the newest, if it covers
+/// everything) and, with a TSA configured, has it time-stamped. A TSA
+/// failure is logged, not fatal: the signed checkpoint stands on its own
+/// and a later one will be stamped.
+pub async fn checkpoint_now<S: EvidenceStore>(
+    store: &S,
+    key: Arc<LogKey>,
+    origin: String,
+    tsa_url: Option<&str>,
+) -> Result<StoredCheckpoint, crate::store::Error> {
+    let cp = store.checkpoint(key, origin).await?;
+    if let (Some(url), None) = (tsa_url, &cp.tsa_response) {
+        match tsa::timestamp(url, cp.note.as_bytes()).await {
+            Ok(response) => match store.attach_timestamp(cp.id, response.clone()).await {
+                Ok(()) => {
+                    return Ok(StoredCheckpoint {
+                        tsa_response: Some(response),
+                        ..cp
+                    });
+                }
+                Err(error) => tracing::warn!(error = %error, "Time-stamp not stored."),
+            },
+            Err(error) => tracing::warn!(error = %error, "Checkpoint not time-stamped."),
+        }
+    }
+    Ok(cp)
+}
+
 /// Runs until `shutdown` resolves, then signs a final checkpoint.
 pub async fn run<S: EvidenceStore>(
     store: S,
     key: Arc<LogKey>,
     origin: String,
+    tsa_url: Option<String>,
     schedule: Schedule,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -45,7 +74,8 @@ pub async fn run<S: EvidenceStore>(
         let size = store.tree_size();
         let grown = size.saturating_sub(last_size);
         if grown > 0 && (grown >= schedule.entries || last_time.elapsed() >= schedule.interval) {
-            match store.checkpoint(Arc::clone(&key), origin.clone()).await {
+            match checkpoint_now(&store, Arc::clone(&key), origin.clone(), tsa_url.as_deref()).await
+            {
                 Ok(cp) => {
                     last_size = cp.size;
                     last_time = Instant::now();
@@ -55,7 +85,7 @@ pub async fn run<S: EvidenceStore>(
             }
         }
     }
-    if let Err(error) = store.checkpoint(key, origin).await {
+    if let Err(error) = checkpoint_now(&store, key, origin, tsa_url.as_deref()).await {
         tracing::error!(error = %error, "Final checkpoint failed.");
     }
 }

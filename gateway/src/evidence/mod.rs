@@ -21,6 +21,7 @@ pub mod key;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
+pub mod tsa;
 pub mod verify;
 
 use serde::Serialize;
@@ -80,6 +81,9 @@ pub struct StoredCheckpoint {
     pub root: Hash,
     /// The signed note.
     pub note: String,
+    /// The TSA's DER time-stamp response over SHA-256 of the note, if any.
+    #[serde(skip)]
+    pub tsa_response: Option<Vec<u8>>,
 }
 
 /// Which entries to list.

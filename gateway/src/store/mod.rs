@@ -122,6 +122,13 @@ pub trait EvidenceStore: Send + Sync + 'static {
         origin: String,
     ) -> impl Future<Output = Result<StoredCheckpoint>> + Send;
 
+    /// Stores a TSA's time-stamp response for a checkpoint.
+    fn attach_timestamp(
+        &self,
+        checkpoint: i64,
+        response: Vec<u8>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// Entries committed so far (the tree size), without touching the disk.
     fn tree_size(&self) -> u64;
 

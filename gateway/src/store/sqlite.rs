@@ -200,6 +200,15 @@ impl EvidenceStore for SqliteStore {
             .await
     }
 
+    async fn attach_timestamp(&self, checkpoint: i64, response: Vec<u8>) -> Result<()> {
+        self.write(|reply| WriteOp::Timestamp {
+            checkpoint,
+            response,
+            reply,
+        })
+        .await
+    }
+
     fn tree_size(&self) -> u64 {
         self.inner.tree_size.load(Ordering::Acquire)
     }
@@ -207,7 +216,7 @@ impl EvidenceStore for SqliteStore {
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
         self.read(|conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT id, size, root, note FROM evidence_checkpoint ORDER BY id")
+                .prepare_cached("SELECT id, size, root, note, tsa_response FROM evidence_checkpoint ORDER BY id")
                 .map_err(classify)?;
             let rows = stmt.query_map([], checkpoint_from_row).map_err(classify)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
@@ -218,7 +227,7 @@ impl EvidenceStore for SqliteStore {
     async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
         self.read(|conn| {
             conn.query_row(
-                "SELECT id, size, root, note FROM evidence_checkpoint ORDER BY id DESC LIMIT 1",
+                "SELECT id, size, root, note, tsa_response FROM evidence_checkpoint ORDER BY id DESC LIMIT 1",
                 [],
                 checkpoint_from_row,
             )
@@ -231,7 +240,7 @@ impl EvidenceStore for SqliteStore {
     async fn checkpoint_of_size(&self, size: u64) -> Result<Option<StoredCheckpoint>> {
         self.read(move |conn| {
             conn.query_row(
-                "SELECT id, size, root, note FROM evidence_checkpoint WHERE size = ?1 \
+                "SELECT id, size, root, note, tsa_response FROM evidence_checkpoint WHERE size = ?1 \
                  ORDER BY id DESC LIMIT 1",
                 [size as i64],
                 checkpoint_from_row,
@@ -373,6 +382,7 @@ pub(crate) fn checkpoint_from_row(row: &Row<'_>) -> rusqlite::Result<StoredCheck
         size: row.get::<_, i64>(1)? as u64,
         root: row.get(2)?,
         note: row.get(3)?,
+        tsa_response: row.get(4)?,
     })
 }
 
@@ -549,7 +559,9 @@ impl crate::evidence::verify::LogSource for LogFile {
         let unreadable = |e: rusqlite::Error| Finding::Unreadable(e.to_string());
         let mut stmt = self
             .conn
-            .prepare("SELECT id, size, root, note FROM evidence_checkpoint ORDER BY id")
+            .prepare(
+                "SELECT id, size, root, note, tsa_response FROM evidence_checkpoint ORDER BY id",
+            )
             .map_err(unreadable)?;
         let rows = stmt
             .query_map([], checkpoint_from_row)

@@ -74,6 +74,8 @@ pub struct Options {
     pub fhir_body_limit: &'static str,
     /// `evidence.checkpoint_entries`.
     pub checkpoint_entries: u64,
+    /// `evidence.tsa_url`.
+    pub tsa_url: Option<String>,
     /// Reuse this working folder (config, data) instead of a fresh one.
     pub dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
@@ -85,6 +87,7 @@ impl Default for Options {
             header_read_timeout: "10s",
             fhir_body_limit: "64MiB",
             checkpoint_entries: 10_000,
+            tsa_url: None,
             dir: None,
         }
     }
@@ -139,8 +142,14 @@ auto_create = false
 origin = "ponte.test/evidence"
 key = "{pki}/log-key.pem"
 checkpoint_entries = {cpe}
+{tsa}
 {rules}"#,
             cpe = options.checkpoint_entries,
+            tsa = options
+                .tsa_url
+                .as_ref()
+                .map(|u| format!("tsa_url = {u:?}"))
+                .unwrap_or_default(),
             hrt = options.header_read_timeout,
             fbl = options.fhir_body_limit,
             pki = pki.display(),

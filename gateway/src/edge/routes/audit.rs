@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::Engine;
 use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,6 +46,8 @@ async fn checkpoint<S: Store>(
             "root": hex::encode(cp.root),
             "note": cp.note,
             "vkey": state.evidence.key.verifier().to_vkey(),
+            // RFC 3161 response over SHA-256 of `note`, when a TSA is set.
+            "tsa_response": cp.tsa_response.map(|r| base64::engine::general_purpose::STANDARD.encode(r)),
         }))
         .into_response(),
         Ok(None) => Problem::new(StatusCode::NOT_FOUND, "no_checkpoint", "no such checkpoint")

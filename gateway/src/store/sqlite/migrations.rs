@@ -19,6 +19,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/sqlite/0002_evidence.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_checkpoint_timestamp.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.
@@ -33,7 +37,15 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
             supported: LATEST,
         });
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+    apply_up_to(conn, found, LATEST)
+}
+
+/// Applies the migrations after `found` up to and including `target`.
+fn apply_up_to(conn: &mut Connection, found: i64, target: i64) -> Result<()> {
+    for (version, sql) in MIGRATIONS
+        .iter()
+        .filter(|(v, _)| *v > found && *v <= target)
+    {
         let tx = conn.transaction().map_err(classify)?;
         tx.execute_batch(sql).map_err(classify)?;
         tx.pragma_update(None, "user_version", version)
@@ -71,6 +83,39 @@ mod tests {
             .query_row("SELECT count(*) FROM exchange", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 1, "re-applying must keep data");
+    }
+
+    #[test]
+    fn each_migration_upgrades_a_database_holding_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("t.db")).unwrap();
+        // Version 1 with an exchange → 2 keeps it and adds the log.
+        apply_up_to(&mut conn, 0, 1).unwrap();
+        conn.execute(
+            "INSERT INTO exchange (id, at, direction, method, route, body_size, outcome) \
+             VALUES (x'01', '2026-01-01T00:00:00Z', 'inbound', 'GET', '/', 0, 'ok')",
+            [],
+        )
+        .unwrap();
+        apply_up_to(&mut conn, 1, 2).unwrap();
+        assert_eq!(version(&conn).unwrap(), 2);
+        conn.execute(
+            "INSERT INTO evidence_checkpoint (size, root, at, note) VALUES (0, x'00', 't', 'n')",
+            [],
+        )
+        .unwrap();
+        // Version 2 with a checkpoint → 3 keeps it, without a time-stamp.
+        apply(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST);
+        let (exchanges, stamp): (i64, Option<Vec<u8>>) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM exchange), tsa_response FROM evidence_checkpoint",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(exchanges, 1);
+        assert_eq!(stamp, None);
     }
 
     #[test]

@@ -45,6 +45,12 @@ pub(crate) enum WriteOp {
         action: Box<AdminAction>,
         reply: oneshot::Sender<Result<Recorded>>,
     },
+    /// Store a TSA response for a checkpoint.
+    Timestamp {
+        checkpoint: i64,
+        response: Vec<u8>,
+        reply: oneshot::Sender<Result<()>>,
+    },
     /// Sign and store a checkpoint of the current tree, unless the newest
     /// checkpoint already covers it.
     Checkpoint {
@@ -94,6 +100,7 @@ struct LogState {
 enum Done {
     Recorded(Recorded),
     Checkpoint(StoredCheckpoint),
+    Stamped,
 }
 
 // === impl Writer ===
@@ -245,6 +252,24 @@ impl WriteOp {
             WriteOp::Checkpoint { key, origin, .. } => {
                 checkpoint(conn, log, key, origin).map(Done::Checkpoint)
             }
+            WriteOp::Timestamp {
+                checkpoint,
+                response,
+                ..
+            } => {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE evidence_checkpoint SET tsa_response = ?1 \
+                         WHERE id = ?2 AND tsa_response IS NULL",
+                    )
+                    .and_then(|mut s| s.execute(params![response, checkpoint]))
+                    .map_err(classify)?;
+                if changed == 1 {
+                    Ok(Done::Stamped)
+                } else {
+                    Err(Error::NotFound)
+                }
+            }
         }
     }
 
@@ -255,14 +280,17 @@ impl WriteOp {
             WriteOp::RecordExchange { reply, .. } | WriteOp::Admin { reply, .. } => {
                 let _ = reply.send(result.and_then(|done| match done {
                     Done::Recorded(r) => Ok(r),
-                    Done::Checkpoint(_) => Err(Error::Conflict),
+                    Done::Checkpoint(_) | Done::Stamped => Err(Error::Conflict),
                 }));
             }
             WriteOp::Checkpoint { reply, .. } => {
                 let _ = reply.send(result.and_then(|done| match done {
                     Done::Checkpoint(c) => Ok(c),
-                    Done::Recorded(_) => Err(Error::Conflict),
+                    Done::Recorded(_) | Done::Stamped => Err(Error::Conflict),
                 }));
+            }
+            WriteOp::Timestamp { reply, .. } => {
+                let _ = reply.send(result.map(|_| ()));
             }
         }
     }
@@ -353,7 +381,7 @@ fn checkpoint(
     let size = log.frontier.size();
     let latest: Option<StoredCheckpoint> = conn
         .query_row(
-            "SELECT id, size, root, note FROM evidence_checkpoint ORDER BY id DESC LIMIT 1",
+            "SELECT id, size, root, note, tsa_response FROM evidence_checkpoint ORDER BY id DESC LIMIT 1",
             [],
             super::checkpoint_from_row,
         )
@@ -386,6 +414,7 @@ fn checkpoint(
         size,
         root,
         note,
+        tsa_response: None,
     })
 }
 
