@@ -59,7 +59,7 @@ pub fn subtree<S: NodeSource>(src: &mut S, start: u64, end: u64) -> Result<Hash,
     match n {
         0 => Ok(empty_root()),
         1 => src.leaf(start),
-        _ if n.is_power_of_two() && start % n == 0 => {
+        _ if n.is_power_of_two() && start.is_multiple_of(n) => {
             src.node(n.trailing_zeros(), start >> n.trailing_zeros())
         }
         _ => {

@@ -13,14 +13,14 @@ use super::key::Verifier;
 use super::merkle::{self, Frontier, Hash, NodeSource};
 use super::{Checkpoint, Entry, StoredCheckpoint};
 
+/// Visitor of stored entries: `(index, bytes, stored leaf hash)`.
+pub type EntryVisitor<'a> = dyn FnMut(u64, &[u8], &Hash) -> Result<(), Finding> + 'a;
+
 /// What the verifier reads.
 pub trait LogSource: NodeSource {
     /// Visits every stored entry in index order: `(index, bytes, leaf hash)`.
     /// Stops at the first `Err` the visitor returns.
-    fn each_entry(
-        &mut self,
-        visit: &mut dyn FnMut(u64, &[u8], &Hash) -> Result<(), Finding>,
-    ) -> Result<(), Finding>;
+    fn each_entry(&mut self, visit: &mut EntryVisitor<'_>) -> Result<(), Finding>;
     /// Stored checkpoints, oldest first.
     fn all_checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>, Finding>;
     /// A stored interior node, if present.

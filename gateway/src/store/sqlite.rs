@@ -537,7 +537,7 @@ impl NodeSource for LogFile {
 impl crate::evidence::verify::LogSource for LogFile {
     fn each_entry(
         &mut self,
-        visit: &mut dyn FnMut(u64, &[u8], &Hash) -> Result<(), Finding>,
+        visit: &mut crate::evidence::verify::EntryVisitor<'_>,
     ) -> Result<(), Finding> {
         let unreadable = |e: rusqlite::Error| Finding::Unreadable(e.to_string());
         let mut stmt = self
