@@ -10,6 +10,7 @@
 //! acknowledge. Writes are group-committed (many callers, one fsync).
 
 mod sqlite;
+mod submission;
 mod types;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub(crate) mod tests;
 use std::future::Future;
 
 pub use sqlite::{LogFile, SqliteStore};
+pub use submission::{Accepted, IdempotentAnswer, NewSubmission, TaskFilter, TaskRecord};
 pub use types::{
     AdminAction, Direction, Exchange, ExchangeFilter, ExchangeId, NewExchange, Outcome,
 };
@@ -168,6 +170,35 @@ pub trait EvidenceStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Hash>>> + Send;
 }
 
+/// FHIR submissions, their Tasks and the filing work queue.
+pub trait SubmissionStore: Send + Sync + 'static {
+    /// Stores an accepted submission atomically (see [`NewSubmission`]) and
+    /// signs its receipt. Durable when the future resolves. A reused
+    /// idempotency key fails with [`Error::Conflict`] and stores nothing.
+    fn accept_submission(
+        &self,
+        submission: NewSubmission,
+        key: Arc<LogKey>,
+        origin: String,
+    ) -> impl Future<Output = Result<Accepted>> + Send;
+
+    /// The first answer given to `key` from `agency`, if any.
+    fn idempotent_answer(
+        &self,
+        agency: String,
+        key: String,
+    ) -> impl Future<Output = Result<Option<IdempotentAnswer>>> + Send;
+
+    /// One Task.
+    fn task(&self, id: String) -> impl Future<Output = Result<TaskRecord>> + Send;
+
+    /// Tasks matching a filter, newest first.
+    fn tasks(&self, filter: TaskFilter) -> impl Future<Output = Result<Vec<TaskRecord>>> + Send;
+
+    /// Ready work-queue rows: (row id, task id, job), oldest first.
+    fn ready_work(&self) -> impl Future<Output = Result<Vec<(i64, String, String)>>> + Send;
+}
+
 /// Health of the store, for `/readyz`.
 pub trait Health: Send + Sync + 'static {
     /// `Ok` when the store can take writes now.
@@ -175,6 +206,6 @@ pub trait Health: Send + Sync + 'static {
 }
 
 /// Everything the gateway needs from a store.
-pub trait Store: ExchangeStore + EvidenceStore + Health + Clone {}
+pub trait Store: ExchangeStore + EvidenceStore + SubmissionStore + Health + Clone {}
 
-impl<T: ExchangeStore + EvidenceStore + Health + Clone> Store for T {}
+impl<T: ExchangeStore + EvidenceStore + SubmissionStore + Health + Clone> Store for T {}

@@ -12,6 +12,7 @@
 //! unlinked file that would vanish at exit.
 
 mod migrations;
+mod submissions;
 mod writer;
 
 use std::path::{Path, PathBuf};

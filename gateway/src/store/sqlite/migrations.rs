@@ -23,6 +23,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/0003_checkpoint_timestamp.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_submission.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -26,8 +26,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{DbNodes, classify};
 use crate::evidence::merkle::{self, Frontier};
-use crate::evidence::{Checkpoint, Entry, LogKey, Recorded, StoredCheckpoint, entry};
-use crate::store::{AdminAction, Error, NewExchange, Result};
+use crate::evidence::{Checkpoint, Entry, LogKey, Receipt, Recorded, StoredCheckpoint, entry};
+use crate::store::{Accepted, AdminAction, Error, NewExchange, NewSubmission, Result};
 
 /// How many writes may wait for the writer before callers block: enough for
 /// every concurrent request, small enough to bound memory.
@@ -39,6 +39,14 @@ pub(crate) enum WriteOp {
     RecordExchange {
         exchange: Box<NewExchange>,
         reply: oneshot::Sender<Result<Recorded>>,
+    },
+    /// Store an accepted submission with its exchange, entry, Task, queue
+    /// row and idempotency record; sign its receipt.
+    Submission {
+        submission: Box<NewSubmission>,
+        key: Arc<LogKey>,
+        origin: String,
+        reply: oneshot::Sender<Result<Accepted>>,
     },
     /// Append an administrative evidence entry.
     Admin {
@@ -101,6 +109,7 @@ enum Done {
     Recorded(Recorded),
     Checkpoint(StoredCheckpoint),
     Stamped,
+    Accepted(Accepted),
 }
 
 // === impl Writer ===
@@ -214,29 +223,14 @@ impl WriteOp {
     fn apply(&self, conn: &Connection, log: &mut LogState) -> Result<Done> {
         match self {
             WriteOp::RecordExchange { exchange, .. } => {
-                insert_exchange(conn, exchange)?;
-                let mut entry = Entry {
-                    agency: exchange.agency.as_ref().map(|a| a.to_string()),
-                    direction: Some(exchange.direction.as_str().to_owned()),
-                    exchange: Some(exchange.id.to_string()),
-                    fingerprint: exchange.fingerprint.map(|f| f.to_string()),
-                    kind: "exchange".to_owned(),
-                    method: Some(exchange.method.clone()),
-                    objects: exchange.objects.clone(),
-                    outcome: exchange.outcome.as_str().to_owned(),
-                    peer: exchange.peer_addr.map(|a| a.to_string()),
-                    reason: exchange.reason.map(str::to_owned),
-                    request_id: exchange.request_id.clone(),
-                    route: Some(exchange.route.clone()),
-                    size: Some(exchange.body_size),
-                    status: exchange.status,
-                    ..Entry::default()
-                };
-                if let Some(digest) = exchange.body_sha256 {
-                    entry.digests.insert("body".to_owned(), hex::encode(digest));
-                }
-                append(conn, log, entry, Some(exchange.id.as_uuid().as_bytes())).map(Done::Recorded)
+                append_exchange(conn, log, exchange).map(Done::Recorded)
             }
+            WriteOp::Submission {
+                submission,
+                key,
+                origin,
+                ..
+            } => accept_submission(conn, log, submission, key, origin).map(Done::Accepted),
             WriteOp::Admin { action, .. } => {
                 let entry = Entry {
                     agency: action.agency.clone(),
@@ -280,13 +274,19 @@ impl WriteOp {
             WriteOp::RecordExchange { reply, .. } | WriteOp::Admin { reply, .. } => {
                 let _ = reply.send(result.and_then(|done| match done {
                     Done::Recorded(r) => Ok(r),
-                    Done::Checkpoint(_) | Done::Stamped => Err(Error::Conflict),
+                    _ => Err(Error::Conflict),
                 }));
             }
             WriteOp::Checkpoint { reply, .. } => {
                 let _ = reply.send(result.and_then(|done| match done {
                     Done::Checkpoint(c) => Ok(c),
-                    Done::Recorded(_) | Done::Stamped => Err(Error::Conflict),
+                    _ => Err(Error::Conflict),
+                }));
+            }
+            WriteOp::Submission { reply, .. } => {
+                let _ = reply.send(result.and_then(|done| match done {
+                    Done::Accepted(a) => Ok(a),
+                    _ => Err(Error::Conflict),
                 }));
             }
             WriteOp::Timestamp { reply, .. } => {
@@ -294,6 +294,118 @@ impl WriteOp {
             }
         }
     }
+}
+
+/// Records an exchange (and its body) with its evidence entry.
+fn append_exchange(
+    conn: &Connection,
+    log: &mut LogState,
+    exchange: &NewExchange,
+) -> Result<Recorded> {
+    insert_exchange(conn, exchange)?;
+    let mut entry = Entry {
+        agency: exchange.agency.as_ref().map(|a| a.to_string()),
+        direction: Some(exchange.direction.as_str().to_owned()),
+        exchange: Some(exchange.id.to_string()),
+        fingerprint: exchange.fingerprint.map(|f| f.to_string()),
+        kind: "exchange".to_owned(),
+        method: Some(exchange.method.clone()),
+        objects: exchange.objects.clone(),
+        outcome: exchange.outcome.as_str().to_owned(),
+        peer: exchange.peer_addr.map(|a| a.to_string()),
+        reason: exchange.reason.map(str::to_owned),
+        request_id: exchange.request_id.clone(),
+        route: Some(exchange.route.clone()),
+        size: Some(exchange.body_size),
+        status: exchange.status,
+        ..Entry::default()
+    };
+    if let Some(digest) = exchange.body_sha256 {
+        entry.digests.insert("body".to_owned(), hex::encode(digest));
+    }
+    append(conn, log, entry, Some(exchange.id.as_uuid().as_bytes()))
+}
+
+/// The whole acceptance of a submission, in the caller's savepoint.
+fn accept_submission(
+    conn: &Connection,
+    log: &mut LogState,
+    s: &NewSubmission,
+    key: &LogKey,
+    origin: &str,
+) -> Result<Accepted> {
+    let recorded = append_exchange(conn, log, &s.exchange)?;
+    let receipt = Receipt {
+        exchange: s.exchange.id.to_string(),
+        index: recorded.index,
+        leaf_hash: hex::encode(recorded.leaf_hash),
+        log: origin.to_owned(),
+        request_sha256: s.exchange.body_sha256.map(hex::encode).unwrap_or_default(),
+        time: recorded.time.clone(),
+        v: 1,
+    }
+    .sign(key);
+    let agency = s
+        .exchange
+        .agency
+        .as_ref()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let digest = s.exchange.body_sha256.unwrap_or_default();
+    let exec = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(params))
+            .map_err(classify)
+    };
+    exec(
+        "INSERT INTO submission (id, exchange_id, agency, received_at, kind, act, request_sha256, \
+         content_type, parsed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            s.id,
+            &s.exchange.id.as_uuid().as_bytes()[..],
+            agency,
+            recorded.time,
+            s.kind,
+            s.act,
+            &digest[..],
+            s.content_type,
+            s.parsed,
+        ],
+    )?;
+    exec(
+        "INSERT INTO task (id, submission_id, agency, status, business_status, identifier_system, \
+         identifier_value, authored_on, last_modified) \
+         VALUES (?1, ?2, ?3, 'received', 'ricevuto', ?4, ?5, ?6, ?6)",
+        params![
+            s.task_id,
+            s.id,
+            agency,
+            s.identifier.as_ref().map(|i| &i.0),
+            s.identifier.as_ref().map(|i| &i.1),
+            recorded.time,
+        ],
+    )?;
+    exec(
+        "INSERT INTO work_queue (task_id, job, available_at) VALUES (?1, 'build-filing', ?2)",
+        params![s.task_id, recorded.time],
+    )?;
+    if let Some(idempotency_key) = &s.idempotency_key {
+        exec(
+            "INSERT INTO idempotency (agency, key, request_sha256, task_id, status, response, \
+             receipt, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                agency,
+                idempotency_key,
+                &digest[..],
+                s.task_id,
+                s.status,
+                s.response,
+                receipt,
+                recorded.time,
+            ],
+        )?;
+    }
+    Ok(Accepted { recorded, receipt })
 }
 
 /// Entries committed in the database.
