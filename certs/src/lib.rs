@@ -175,9 +175,26 @@ pub fn generate(dir: &Path, force: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// A new Ed25519 private key, PKCS#8 PEM: the evidence log's signing key.
+/// A new Ed25519 private key, PKCS#8 v1 PEM: the evidence log's signing
+/// key. Version 1 (RFC 8410, seed only) rather than ring's version 2 so that
+/// OpenSSL and other tools read it too (`openssl pkey -in log-key.pem`).
 pub fn log_key_pem() -> Result<String, Error> {
-    Ok(KeyPair::generate_for(&rcgen::PKCS_ED25519)?.serialize_pem())
+    use base64::Engine;
+    // SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    let seed: [u8; 32] = rand::random();
+    der.extend_from_slice(&seed);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    Ok(pem)
 }
 
 /// A certificate and its private key, both PEM.

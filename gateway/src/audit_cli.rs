@@ -14,11 +14,18 @@ use crate::store::{EvidenceStore, LogFile, SqliteStore};
 
 /// `ponte audit verify`: recompute everything; `Err` names the first bad
 /// entry or checkpoint.
-pub fn verify(config: &Config) -> anyhow::Result<String> {
-    let key = LogKey::load(&config.evidence.key, &config.evidence.origin)?;
+pub fn verify(config: &Config, vkey: Option<&str>) -> anyhow::Result<String> {
+    // With --vkey only the public key is needed: an auditor can verify a
+    // copy of the database without the gateway's private key.
+    let verifier = match vkey {
+        Some(vkey) => Verifier::from_vkey(vkey)?,
+        None => LogKey::load(&config.evidence.key, &config.evidence.origin)?
+            .verifier()
+            .clone(),
+    };
     let path = store_path(config);
     let mut log = LogFile::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    match verify::verify(&mut log, key.verifier()) {
+    match verify::verify(&mut log, &verifier) {
         Ok(report) => Ok(format!(
             "evidence log OK: {} entries, {} checkpoints, root {}",
             report.entries,
@@ -85,7 +92,7 @@ pub async fn prove(config: &Config, id: &str, out: &Path) -> anyhow::Result<Stri
         proved.push(ProvedEntry {
             index: stored.index,
             entry: String::from_utf8(stored.entry.clone()).context("entry is not UTF-8")?,
-            proof: path.iter().map(hex::encode).collect(),
+            path: path.iter().map(hex::encode).collect(),
         });
     }
     let bundle = Bundle {

@@ -58,7 +58,12 @@ pub enum Command {
 pub enum AuditCommand {
     /// Recompute the whole log from the store and check every checkpoint;
     /// exit 1 naming the first bad entry on any tampering.
-    Verify,
+    Verify {
+        /// Check signatures with this verifier key (`name+keyid+base64`)
+        /// instead of the private key named in the configuration.
+        #[arg(long)]
+        vkey: Option<String>,
+    },
     /// Sign a checkpoint of the whole log now and print it.
     Checkpoint,
     /// Write an offline evidence bundle (entries, inclusion proofs, signed

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             report(match command {
-                AuditCommand::Verify => audit_cli::verify(&config),
+                AuditCommand::Verify { vkey } => audit_cli::verify(&config, vkey.as_deref()),
                 AuditCommand::Checkpoint => block_on(audit_cli::checkpoint(&config)),
                 AuditCommand::Prove { id, out } => block_on(audit_cli::prove(&config, &id, &out)),
                 AuditCommand::CheckBundle { .. } => unreachable!("handled above"),

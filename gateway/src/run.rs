@@ -29,12 +29,27 @@ pub fn check(config: &Config) -> Result<Vec<String>, ConfigErrors> {
         ));
         return Ok(notes);
     }
-    tls::server_config(&config.tls).map_err(|e| {
-        ConfigErrors(vec![ConfigError::new("tls", e.to_string()).expected(
+    let mut errors = Vec::new();
+    if let Err(e) = tls::server_config(&config.tls) {
+        errors.push(ConfigError::new("tls", e.to_string()).expected(
             "readable PEM files: a certificate chain, its private key, CA certificates and CRLs",
-        )])
-    })?;
-    Ok(notes)
+        ));
+    }
+    match LogKey::load(&config.evidence.key, &config.evidence.origin) {
+        Ok(key) => notes.push(format!(
+            "evidence log verifier key: {}",
+            key.verifier().to_vkey()
+        )),
+        Err(e) => errors.push(
+            ConfigError::new("evidence.key", e.to_string())
+                .expected("an Ed25519 private key, PKCS#8 PEM"),
+        ),
+    }
+    if errors.is_empty() {
+        Ok(notes)
+    } else {
+        Err(ConfigErrors(errors))
+    }
 }
 
 fn will_create_dev_pki(config: &Config) -> bool {
@@ -102,12 +117,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             key: Arc::clone(&key),
             origin: config.evidence.origin.clone(),
         },
+        // TOGGLE in_flight: Default::default(),
     });
+    let config_sha256 = config_digest(&config.effective);
+    tracing::info!(%config_sha256, vkey = %key.verifier().to_vkey(), "Evidence log ready.");
     // The first entry of every run says which configuration it runs with.
     store
         .append_admin(AdminAction {
             operation: "gateway-start".to_owned(),
-            digests: [("config".to_owned(), config_digest(&config.effective))].into(),
+            digests: [("config".to_owned(), config_sha256)].into(),
             objects: [("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned())].into(),
             ..AdminAction::default()
         })

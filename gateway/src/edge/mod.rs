@@ -21,7 +21,9 @@ use std::sync::Arc;
 
 use axum::Router;
 
-pub use exchange::ExchangeRecorded;
+pub use body_limit::too_large;
+pub use exchange::{ExchangeRecorded, RECEIPT_HEADER};
+pub(crate) use routes::store_problem;
 pub use problem::Problem;
 pub use request_id::RequestId;
 pub use server::{Listener, serve};
@@ -48,6 +50,8 @@ pub struct Shared<S> {
     pub server: ServerConfig,
     /// The evidence log's key and name.
     pub evidence: Evidence,
+    // TOGGLE /// Idempotency keys of submissions being processed.
+    // TOGGLE pub in_flight: crate::intake::InFlight,
 }
 
 /// What the edge needs of the evidence log: the key that signs receipts and

@@ -24,6 +24,9 @@ pub struct Problem {
     pub detail: Option<String>,
     /// Seconds for `Retry-After` on 503.
     pub retry_after: Option<u32>,
+    /// A complete FHIR OperationOutcome to answer on `/fhir` instead of the
+    /// one built from this problem (validation reports many issues).
+    pub outcome: Option<serde_json::Value>,
 }
 
 // === impl Problem ===
@@ -37,6 +40,20 @@ impl Problem {
             title,
             detail: None,
             retry_after: None,
+            outcome: None,
+        }
+    }
+
+    /// A problem whose `/fhir` answer is the given OperationOutcome.
+    pub fn with_outcome(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        outcome: serde_json::Value,
+    ) -> Self {
+        Self {
+            outcome: Some(outcome),
+            ..Self::new(status, code, title)
         }
     }
 
@@ -67,7 +84,17 @@ impl Problem {
     /// The body and content type for a request to `path`.
     pub fn render(&self, path: &str, request_id: Option<&str>) -> Response {
         let (content_type, body) = if path == "/fhir" || path.starts_with("/fhir/") {
-            ("application/fhir+json", self.operation_outcome(request_id))
+            let outcome = match &self.outcome {
+                Some(outcome) => {
+                    let mut outcome = outcome.clone();
+                    if let Some(id) = request_id {
+                        outcome["id"] = json!(id);
+                    }
+                    outcome
+                }
+                None => self.operation_outcome(request_id),
+            };
+            ("application/fhir+json", outcome)
         } else {
             ("application/problem+json", self.problem_json(request_id))
         };

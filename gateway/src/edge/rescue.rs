@@ -16,6 +16,11 @@ pub async fn rescue(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let request_id = req.extensions().get::<RequestId>().cloned();
     let response = next.run(req).await;
+    let response = if is_bare_error(&response) {
+        adopt(response).await
+    } else {
+        response
+    };
     match response.extensions().get::<Problem>() {
         Some(problem) => {
             let mut rendered = problem.render(&path, request_id.as_ref().map(|r| r.0.as_str()));
@@ -25,6 +30,39 @@ pub async fn rescue(req: Request, next: Next) -> Response {
         }
         None => response,
     }
+}
+
+/// An error answer from outside our code (an axum extractor rejecting a
+/// malformed query or path, say) that has no problem attached.
+fn is_bare_error(response: &Response) -> bool {
+    (response.status().is_client_error() || response.status().is_server_error())
+        && response.extensions().get::<Problem>().is_none()
+}
+
+/// Gives a bare error answer a problem, keeping its text as the detail.
+async fn adopt(response: Response) -> Response {
+    let status = response.status();
+    let (code, title) = match status.as_u16() {
+        400 => ("bad_request", "the request is malformed"),
+        404 => ("not_found", "no such route"),
+        405 => ("method_not_allowed", "this route does not take that method"),
+        406 => ("not_acceptable", "no acceptable response format"),
+        408 => ("request_timeout", "the request took longer than the gateway allows"),
+        413 => ("body_too_large", "request body larger than this route accepts"),
+        415 => ("unsupported_media_type", "unsupported request body format"),
+        422 => ("unprocessable", "the request is well-formed but cannot be processed"),
+        400..=499 => ("bad_request", "the request cannot be served"),
+        _ => ("internal_error", "internal error; quote the request id to the operator"),
+    };
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).chars().take(300).collect::<String>())
+        .unwrap_or_default();
+    let mut problem = Problem::new(status, code, title);
+    if status.is_client_error() && !text.is_empty() {
+        problem = problem.detail(text);
+    }
+    axum::response::IntoResponse::into_response(problem)
 }
 
 /// Turns a caught panic into an internal problem.

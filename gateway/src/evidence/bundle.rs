@@ -34,8 +34,8 @@ pub struct ProvedEntry {
     pub index: u64,
     /// The entry's canonical bytes, as text.
     pub entry: String,
-    /// Audit path, hex hashes.
-    pub proof: Vec<String>,
+    /// Audit path, hex hashes (as `path` on `/audit/proof/inclusion`).
+    pub path: Vec<String>,
 }
 
 /// What a valid bundle proves.
@@ -68,7 +68,7 @@ impl Bundle {
         let mut entries = Vec::with_capacity(self.entries.len());
         for proved in &self.entries {
             let proof = proved
-                .proof
+                .path
                 .iter()
                 .map(|h| {
                     let mut out: Hash = [0; 32];

@@ -32,6 +32,31 @@ pub use merkle::Hash;
 pub use note::Checkpoint;
 pub use receipt::Receipt;
 
+/// Now, as the RFC 3339 text used in entries and FHIR resources.
+pub fn now_rfc3339() -> String {
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+/// RFC 3339 in UTC with exactly six fractional digits
+/// (`2026-11-26T10:00:00.000000Z`): fixed width, so that text order is
+/// time order — entry times are compared and searched as text.
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
+        .unwrap_or_default()
+}
+
+/// Reads any RFC 3339 time and writes it as [`format_time`] does, so user
+/// supplied bounds compare correctly with stored times.
+pub fn normalise_time(text: &str) -> Option<String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(format_time)
+}
+
 /// Evidence-log errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -13,8 +13,27 @@ use super::key::Verifier;
 use super::merkle::{self, Frontier, Hash, NodeSource};
 use super::{Checkpoint, Entry, StoredCheckpoint};
 
-/// Visitor of stored entries: `(index, bytes, stored leaf hash)`.
-pub type EntryVisitor<'a> = dyn FnMut(u64, &[u8], &Hash) -> Result<(), Finding> + 'a;
+/// One stored entry with the columns the store copies out of it for
+/// searching; the copies must agree with the entry.
+pub struct StoredRow<'a> {
+    /// Leaf index.
+    pub index: u64,
+    /// The canonical bytes.
+    pub entry: &'a [u8],
+    /// The stored leaf hash.
+    pub leaf_hash: &'a Hash,
+    /// Copy of `time`.
+    pub at: &'a str,
+    /// Copy of `agency`.
+    pub agency: Option<&'a str>,
+    /// Copy of `objects.filing`.
+    pub filing: Option<&'a str>,
+    /// Copy of `exchange`, as 16 UUID bytes.
+    pub exchange: Option<&'a [u8]>,
+}
+
+/// Visitor of stored entries in index order.
+pub type EntryVisitor<'a> = dyn FnMut(StoredRow<'_>) -> Result<(), Finding> + 'a;
 
 /// What the verifier reads.
 pub trait LogSource: NodeSource {
@@ -99,7 +118,8 @@ pub fn verify<L: LogSource>(log: &mut L, verifier: &Verifier) -> Result<Report, 
     let mut previous_time = String::new();
     let mut next_checkpoint = 0usize;
     let mut node_checks: Vec<(u32, u64, Hash)> = Vec::new();
-    log.each_entry(&mut |index, bytes, stored_leaf| {
+    log.each_entry(&mut |row| {
+        let (index, bytes, stored_leaf) = (row.index, row.entry, row.leaf_hash);
         let expected = frontier.size();
         let bad = |problem: String| Finding::Entry {
             index: expected,
@@ -125,6 +145,20 @@ pub fn verify<L: LogSource>(log: &mut L, verifier: &Verifier) -> Result<Report, 
         let leaf = merkle::leaf_hash(bytes);
         if &leaf != stored_leaf {
             return Err(bad("content does not match its leaf hash: edited".into()));
+        }
+        let exchange = row
+            .exchange
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .map(|b| uuid::Uuid::from_bytes(b).to_string());
+        if row.at != entry.time
+            || row.agency != entry.agency.as_deref()
+            || row.filing != entry.objects.get("filing").map(String::as_str)
+            || exchange != entry.exchange
+        {
+            return Err(bad(
+                "its search columns (time, agency, filing, exchange) disagree with the entry: edited"
+                    .into(),
+            ));
         }
         previous_time = entry.time;
         node_checks.extend(frontier.push(leaf));

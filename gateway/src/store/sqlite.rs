@@ -543,7 +543,10 @@ impl crate::evidence::verify::LogSource for LogFile {
         let unreadable = |e: rusqlite::Error| Finding::Unreadable(e.to_string());
         let mut stmt = self
             .conn
-            .prepare("SELECT idx, entry, leaf_hash FROM evidence_entry ORDER BY idx")
+            .prepare(
+                "SELECT idx, entry, leaf_hash, at, agency, filing_id, exchange_id \
+                 FROM evidence_entry ORDER BY idx",
+            )
             .map_err(unreadable)?;
         let mut rows = stmt.query([]).map_err(unreadable)?;
         while let Some(row) = rows.next().map_err(unreadable)? {
@@ -551,7 +554,19 @@ impl crate::evidence::verify::LogSource for LogFile {
             let entry: Vec<u8> = row.get(1).map_err(unreadable)?;
             let leaf: Vec<u8> = row.get(2).map_err(unreadable)?;
             let leaf: Hash = leaf.try_into().unwrap_or([0; 32]);
-            visit(index as u64, &entry, &leaf)?;
+            let at: String = row.get(3).map_err(unreadable)?;
+            let agency: Option<String> = row.get(4).map_err(unreadable)?;
+            let filing: Option<String> = row.get(5).map_err(unreadable)?;
+            let exchange: Option<Vec<u8>> = row.get(6).map_err(unreadable)?;
+            visit(crate::evidence::verify::StoredRow {
+                index: index as u64,
+                entry: &entry,
+                leaf_hash: &leaf,
+                at: &at,
+                agency: agency.as_deref(),
+                filing: filing.as_deref(),
+                exchange: exchange.as_deref(),
+            })?;
         }
         Ok(())
     }

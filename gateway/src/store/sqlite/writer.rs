@@ -446,9 +446,7 @@ fn append(
     // Entry times never go backwards, even if the clock does, so that time
     // ranges map to index ranges.
     let now = OffsetDateTime::now_utc().max(log.last_time);
-    let time = now
-        .format(&Rfc3339)
-        .map_err(|e| Error::Other(Box::new(e)))?;
+    let time = crate::evidence::format_time(now);
     entry.index = log.frontier.size();
     entry.time = time.clone();
     entry.v = entry::VERSION;
@@ -504,10 +502,7 @@ fn checkpoint(
     {
         return Ok(latest);
     }
-    let now = OffsetDateTime::now_utc();
-    let time = now
-        .format(&Rfc3339)
-        .map_err(|e| Error::Other(Box::new(e)))?;
+    let time = crate::evidence::format_time(OffsetDateTime::now_utc());
     let root = log.frontier.root();
     let note = Checkpoint {
         origin: origin.to_owned(),
