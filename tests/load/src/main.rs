@@ -149,6 +149,16 @@ struct Args {
     /// Print the result as one JSON line instead of text.
     #[arg(long)]
     json: bool,
+    /// POST this file as the body of every request (instead of GET).
+    #[arg(long, value_name = "FILE")]
+    body: Option<std::path::PathBuf>,
+    /// Content-Type of the POSTed body.
+    #[arg(long, default_value = "application/fhir+json")]
+    content_type: String,
+    /// Send this header with a value unique to every request (e.g.
+    /// idempotency-key, so that each POST is a new submission).
+    #[arg(long, value_name = "NAME")]
+    unique_header: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -256,6 +266,23 @@ async fn run(args: Args) -> Result<bool> {
         server_name: target.server_name,
         host: target.host,
         path: target.path,
+        post: match &args.body {
+            Some(file) => Some(worker::Post {
+                body: bytes::Bytes::from(
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+                ),
+                content_type: hyper::header::HeaderValue::from_str(&args.content_type)
+                    .context("content type")?,
+            }),
+            None => None,
+        },
+        unique_header: args
+            .unique_header
+            .as_deref()
+            .map(hyper::header::HeaderName::from_bytes)
+            .transpose()
+            .context("unique header name")?,
+        sequence: std::sync::atomic::AtomicU64::new(0),
         connector: TlsConnector::from(config),
         timeout: args.timeout,
         connections,

@@ -1,14 +1,15 @@
 //! The per-connection request loops and their send schedule.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{CONNECTION, HOST, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
@@ -24,6 +25,14 @@ use crate::stats::Stats;
 /// server that refuses connections is not hammered in a tight loop.
 const CONNECT_BACKOFF: Duration = Duration::from_millis(10);
 
+/// A body to POST.
+pub struct Post {
+    /// The bytes.
+    pub body: Bytes,
+    /// Their media type.
+    pub content_type: HeaderValue,
+}
+
 /// Everything the workers share: where to connect, what to send, and the
 /// phases of the run.
 pub struct Ctx {
@@ -35,6 +44,12 @@ pub struct Ctx {
     pub host: HeaderValue,
     /// Request target in origin form (path and query).
     pub path: Uri,
+    /// POST this instead of GET.
+    pub post: Option<Post>,
+    /// Header made unique per request.
+    pub unique_header: Option<HeaderName>,
+    /// Counter for unique header values.
+    pub sequence: AtomicU64,
     /// TLS connector carrying the client certificate.
     pub connector: TlsConnector,
     /// Limit on each connection attempt and on each request.
@@ -78,7 +93,7 @@ pub struct TlsInfo {
 /// drives the connection.
 struct Conn {
     /// Sends requests over the connection.
-    sender: SendRequest<Empty<Bytes>>,
+    sender: SendRequest<Full<Bytes>>,
     /// The connection task, aborted when the `Conn` is dropped.
     task: AbortOnDrop,
 }
@@ -352,16 +367,29 @@ fn note_tls(ctx: &Ctx, tls: &TlsStream<TcpStream>) {
     let _ = ctx.tls_info.set(info);
 }
 
-/// Sends a GET for the target and reads the whole response body; returns
-/// the status code.
-async fn send(sender: &mut SendRequest<Empty<Bytes>>, ctx: &Ctx, close: bool) -> Result<u16> {
-    let mut request = Request::get(ctx.path.clone()).header(HOST, ctx.host.clone());
+/// Sends the request (GET, or POST of the configured body) and reads the
+/// whole response body; returns the status code.
+async fn send(sender: &mut SendRequest<Full<Bytes>>, ctx: &Ctx, close: bool) -> Result<u16> {
+    let method = if ctx.post.is_some() { "POST" } else { "GET" };
+    let mut request = Request::builder()
+        .method(method)
+        .uri(ctx.path.clone())
+        .header(HOST, ctx.host.clone());
     if close {
         request = request.header(CONNECTION, HeaderValue::from_static("close"));
     }
-    let request = request
-        .body(Empty::<Bytes>::new())
-        .context("build request")?;
+    if let Some(name) = &ctx.unique_header {
+        let n = ctx.sequence.fetch_add(1, Ordering::Relaxed);
+        request = request.header(name, format!("load-{}-{n}", std::process::id()));
+    }
+    let body = match &ctx.post {
+        Some(post) => {
+            request = request.header(CONTENT_TYPE, post.content_type.clone());
+            Full::new(post.body.clone())
+        }
+        None => Full::new(Bytes::new()),
+    };
+    let request = request.body(body).context("build request")?;
     sender.ready().await.context("connection not ready")?;
     let response = sender.send_request(request).await.context("send request")?;
     let status = response.status().as_u16();
