@@ -279,7 +279,7 @@ async fn run(args: Args) -> Result<bool> {
         unique_header: args
             .unique_header
             .as_deref()
-            .map(hyper::header::HeaderName::from_bytes)
+            .map(|n| hyper::header::HeaderName::from_bytes(n.as_bytes()))
             .transpose()
             .context("unique header name")?,
         sequence: std::sync::atomic::AtomicU64::new(0),
