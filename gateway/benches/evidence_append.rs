@@ -30,22 +30,25 @@
 //! on stderr).
 //!
 //! **Proofs** (`evidence_proof/*`) time [`EvidenceStore::inclusion_proof`]
-//! for a random leaf of a log of 1 M entries (and of 10 M entries when
-//! `PONTE_BENCH_10M=1` is set, since building that log takes several
-//! minutes). The logs are built once through `record_exchange` with many
-//! concurrent writers and `max_batch` 4096, the fastest path the API gives,
-//! and cached in `target/bench-data/evidence-1m.db` and `evidence-10m.db`;
-//! a cached log is reused when its tree size matches (a shorter one, from
-//! an interrupted build, is completed). The build time and the database
-//! size are printed on stderr. Before timing, proofs are checked with
-//! [`merkle::verify_inclusion`] against the root computed from the stored
-//! nodes. The database is in the page cache (it has just been built or
-//! read), so this is the warm-cache cost, thread hop to the blocking pool
-//! included.
+//! for a random leaf of a log of 1 M entries, and of 10 M entries when
+//! `PONTE_BENCH_10M=1` is set (building that log takes about 4 minutes and
+//! 8 GiB of disk on the 2-core reference machine). The logs are built once
+//! through `record_exchange` with many concurrent writers and `max_batch`
+//! 4096, the fastest path the API gives, and cached in
+//! `target/bench-data/evidence-1m.db` and `evidence-10m.db`; a cached log is
+//! reused when its tree size matches (a shorter one, from an interrupted
+//! build, is completed). The build time and the database size are printed
+//! on stderr and noted beside the database (`*.build.txt`). Before timing,
+//! proofs are checked with [`merkle::verify_inclusion`] against the root
+//! computed from the stored nodes. The timed call includes the hop to the
+//! blocking pool and the SQLite lookups, with the database in the page
+//! cache (just built, or warmed by the checks and the warm-up): a cold
+//! cache is not measured.
 //!
 //! Run with `cargo bench -p ponte-gateway --bench evidence_append`; results
-//! and their analysis are in `docs/benchmarks.md`. Under `cargo test` (test
-//! mode) every benchmark runs once, on small logs in a temporary directory.
+//! and their analysis are in `docs/benchmarks.md`. In Criterion's test mode
+//! (`cargo test --benches`, `cargo bench -- --test`) every benchmark runs
+//! once, on a small log in a temporary directory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,8 +68,8 @@ use tokio::runtime::Runtime;
 /// Appends per timed iteration of the append benchmarks.
 const APPENDS_PER_ITER: u64 = 6_400;
 
-/// Appends per timed iteration of `await_each`, which is much slower: keeps
-/// one sample near a second.
+/// Appends per timed iteration of `await_each`, about 4× slower than the
+/// others: keeps its 10 samples within the measurement time.
 const AWAITED_PER_ITER: u64 = 1_600;
 
 /// Appends kept in flight by the pipelined writer, and concurrent writers.
@@ -191,6 +194,9 @@ fn appends(c: &mut Criterion) {
         (APPENDS_PER_ITER, AWAITED_PER_ITER)
     };
 
+    // Flat sampling: every sample runs the same number of iterations, as
+    // suits iterations of a fraction of a second; 10 samples of 8 s keep
+    // the group under a minute.
     let mut group = c.benchmark_group("evidence_append");
     group
         .sample_size(10)

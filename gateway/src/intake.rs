@@ -62,8 +62,8 @@ pub struct Request<'a> {
     pub route: &'static str,
     /// Request headers.
     pub headers: &'a HeaderMap,
-    /// `_format` query parameter.
-    pub format_param: Option<&'a str>,
+    /// The request URI (for `_format`).
+    pub uri: &'a http::Uri,
     /// The body.
     pub body: Bytes,
 }
@@ -75,22 +75,10 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         Ok(f) => f,
         Err(rejection) => return refuse(rejection),
     };
-    match format::response_format(header(header::ACCEPT), req.format_param) {
-        Ok(Format::Json) => {}
-        Ok(Format::Xml) => {
-            return refuse(Rejection {
-                status: 406,
-                issues: vec![ponte_fhir::Issue::error(
-                    "not-supported",
-                    "xml_not_supported",
-                    "FHIR XML answers are not supported yet; ask for application/fhir+json",
-                    "Le risposte FHIR in XML non sono ancora supportate; richiedere application/fhir+json",
-                    None,
-                )],
-            });
-        }
+    let answer_format = match crate::edge::fhir_body::wanted(req.headers, req.uri) {
+        Ok(f) => f,
         Err(rejection) => return refuse(rejection),
-    }
+    };
     let digest: [u8; 32] = Sha256::digest(&req.body).into();
     let agency = req.peer.agency().to_string();
 
@@ -100,7 +88,7 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(key) = &header_key
-        && let Some(replay) = replay_or_refuse(state, &agency, key, &digest).await
+        && let Some(replay) = replay_or_refuse(state, &agency, key, &digest, answer_format).await
     {
         return replay;
     }
@@ -110,16 +98,18 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         Err(rejection) => return refuse(rejection),
     };
     let bundle_identifier = bundle_identifier(&parsed.json);
-    let key = header_key.or_else(|| {
-        bundle_identifier
-            .as_ref()
-            .map(|(system, value)| format!("{system}|{value}"))
-    });
-    if let Some(key) = &key
-        && let Some(replay) = replay_or_refuse(state, &agency, key, &digest).await
+    // A document is identified by its Bundle.identifier: a retry without
+    // the header is still a retry.
+    let bundle_key = bundle_identifier
+        .as_ref()
+        .map(|(system, value)| format!("{system}|{value}"));
+    if let Some(key) = &bundle_key
+        && let Some(replay) = replay_or_refuse(state, &agency, key, &digest, answer_format).await
     {
         return replay;
     }
+    let keys: Vec<String> = header_key.into_iter().chain(bundle_key).collect();
+    let key = keys.first().cloned();
     let _guard = match &key {
         Some(key) => match state.in_flight.enter(&agency, key) {
             Some(guard) => Some(guard),
@@ -136,6 +126,16 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
     };
 
     let mut issues = parsed.warnings.clone();
+    let process_message = req.route == "/fhir/$process-message";
+    if process_message && parsed.json["type"] != "message" {
+        issues.push(ponte_fhir::Issue::error(
+            "invariant",
+            "not_a_message",
+            "$process-message takes a message Bundle (Bundle.type = message)",
+            "$process-message accetta un Bundle di tipo messaggio (Bundle.type = message)",
+            Some("Bundle.type".to_owned()),
+        ));
+    }
     issues.extend(bundle::check(&parsed));
     let (facts, profile_issues) = profile::check(&parsed.json, &profile::ProfileLimits::default());
     issues.extend(profile_issues);
@@ -166,7 +166,12 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         last_modified: &now,
         outputs: &[],
     });
-    let response_body = serde_json::to_vec(&task_json).unwrap_or_default();
+    let (status, response_json) = if process_message {
+        (200, message_response(&parsed.json, &task_json, &now))
+    } else {
+        (201, task_json)
+    };
+    let response_body = serde_json::to_vec(&response_json).unwrap_or_default();
     let exchange_id = ExchangeId::new();
     let exchange = NewExchange {
         id: exchange_id,
@@ -181,7 +186,7 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         body_sha256: Some(digest),
         body_size: req.body.len() as u64,
         outcome: Outcome::Ok,
-        status: Some(201),
+        status: Some(status),
         reason: None,
         objects: [
             ("submission".to_owned(), submission_id.clone()),
@@ -194,14 +199,22 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         exchange,
         id: submission_id,
         task_id: task_id.clone(),
-        kind: facts.kind.code().to_owned(),
+        kind: match facts.kind {
+            profile::Kind::CapacityReport => "capacity-report",
+            profile::Kind::TsoProposal => "tso-proposal",
+        }
+        .to_owned(),
         act: facts.act.code().to_owned(),
-        content_type: "application/fhir+json".to_owned(),
+        content_type: match request_format {
+            Format::Json => "application/fhir+json",
+            Format::Xml => "application/fhir+xml",
+        }
+        .to_owned(),
         parsed: serde_json::to_vec(&parsed.json).unwrap_or_default(),
         identifier: bundle_identifier,
-        idempotency_key: key.clone(),
+        idempotency_keys: keys.clone(),
         response: response_body.clone(),
-        status: 201,
+        status,
     };
     let accepted = state
         .store
@@ -212,15 +225,25 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         )
         .await;
     match accepted {
-        Ok(accepted) => created(&task_id, response_body, &accepted.receipt),
-        Err(Error::Conflict) => match key {
-            // Lost a race with an identical submission from another
-            // connection: answer as a retry would be answered.
-            Some(key) => replay_or_refuse(state, &agency, &key, &digest)
-                .await
-                .unwrap_or_else(|| Problem::internal().into_response()),
-            None => Problem::internal().into_response(),
-        },
+        Ok(accepted) => created(
+            status,
+            &task_id,
+            &response_body,
+            &accepted.receipt,
+            answer_format,
+        ),
+        Err(Error::Conflict) => {
+            // Lost a race with a submission under one of the same keys:
+            // answer as a retry would be answered.
+            for key in &keys {
+                if let Some(answer) =
+                    replay_or_refuse(state, &agency, key, &digest, answer_format).await
+                {
+                    return answer;
+                }
+            }
+            Problem::internal().into_response()
+        }
         Err(error) => crate::edge::store_problem(&error).into_response(),
     }
 }
@@ -232,6 +255,7 @@ async fn replay_or_refuse<S: Store>(
     agency: &str,
     key: &str,
     digest: &[u8; 32],
+    format: Format,
 ) -> Option<Response> {
     match state
         .store
@@ -239,9 +263,13 @@ async fn replay_or_refuse<S: Store>(
         .await
     {
         Ok(None) => None,
-        Ok(Some(first)) if &first.request_sha256 == digest => {
-            Some(created(&first.task_id, first.response, &first.receipt))
-        }
+        Ok(Some(first)) if &first.request_sha256 == digest => Some(created(
+            first.status,
+            &first.task_id,
+            &first.response,
+            &first.receipt,
+            format,
+        )),
         Ok(Some(_)) => Some(refuse(Rejection {
             status: 422,
             issues: vec![ponte_fhir::Issue::error(
@@ -256,13 +284,11 @@ async fn replay_or_refuse<S: Store>(
     }
 }
 
-fn created(task_id: &str, body: Vec<u8>, receipt: &str) -> Response {
-    let mut response = (StatusCode::CREATED, body).into_response();
+fn created(status: u16, task_id: &str, body: &[u8], receipt: &str, format: Format) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let mut response = crate::edge::fhir_body::respond(status, &value, format);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/fhir+json"),
-    );
     if let Ok(location) = HeaderValue::from_str(&format!("/fhir/Task/{task_id}")) {
         headers.insert(header::LOCATION, location);
     }
@@ -275,7 +301,7 @@ fn created(task_id: &str, body: Vec<u8>, receipt: &str) -> Response {
 
 /// A refusal: its OperationOutcome, and the first error's rule as the code
 /// recorded with the exchange.
-fn refuse(rejection: Rejection) -> Response {
+pub(crate) fn refuse(rejection: Rejection) -> Response {
     let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST);
     let rule = rejection
         .issues
@@ -294,6 +320,39 @@ fn refuse(rejection: Rejection) -> Response {
         outcome::operation_outcome(&rejection.issues),
     )
     .into_response()
+}
+
+/// The synchronous answer of `$process-message`: a response message whose
+/// MessageHeader acknowledges the request's and points at the new Task.
+fn message_response(
+    request: &serde_json::Value,
+    task: &serde_json::Value,
+    now: &str,
+) -> serde_json::Value {
+    let header = &request["entry"][0]["resource"];
+    let task_id = task["id"].as_str().unwrap_or_default();
+    serde_json::json!({
+        "resourceType": "Bundle",
+        "id": uuid::Uuid::now_v7().to_string(),
+        "type": "message",
+        "timestamp": now,
+        "entry": [
+            {
+                "fullUrl": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+                "resource": {
+                    "resourceType": "MessageHeader",
+                    "eventCoding": header["eventCoding"],
+                    "source": {"name": "Ponte", "endpoint": "urn:ponte:gateway"},
+                    "response": {
+                        "identifier": header["id"].as_str().unwrap_or_default(),
+                        "code": "ok"
+                    },
+                    "focus": [{"reference": format!("Task/{task_id}")}]
+                }
+            },
+            {"fullUrl": format!("Task/{task_id}"), "resource": task}
+        ]
+    })
 }
 
 fn has_errors(issues: &[ponte_fhir::Issue]) -> bool {

@@ -15,7 +15,7 @@ pub mod config;
 pub mod edge;
 pub mod evidence;
 pub mod identity;
-// TOGGLE pub mod intake;
+pub mod intake;
 pub mod metrics;
 pub mod run;
 pub mod store;

@@ -117,7 +117,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             key: Arc::clone(&key),
             origin: config.evidence.origin.clone(),
         },
-        // TOGGLE in_flight: Default::default(),
+        in_flight: Default::default(),
     });
     let config_sha256 = config_digest(&config.effective);
     tracing::info!(%config_sha256, vkey = %key.verifier().to_vkey(), "Evidence log ready.");

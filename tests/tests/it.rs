@@ -11,6 +11,7 @@ mod it {
     mod curl;
     mod edge;
     mod evidence;
+    mod fhir;
     mod layering;
     mod observability;
 }

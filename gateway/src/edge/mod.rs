@@ -8,6 +8,7 @@
 mod authorize;
 mod body_limit;
 mod exchange;
+pub mod fhir_body;
 mod metrics;
 mod problem;
 mod request_id;
@@ -23,9 +24,9 @@ use axum::Router;
 
 pub use body_limit::too_large;
 pub use exchange::{ExchangeRecorded, RECEIPT_HEADER};
-pub(crate) use routes::store_problem;
 pub use problem::Problem;
 pub use request_id::RequestId;
+pub(crate) use routes::store_problem;
 pub use server::{Listener, serve};
 
 use crate::config::{AccessRule, ServerConfig};
@@ -50,8 +51,8 @@ pub struct Shared<S> {
     pub server: ServerConfig,
     /// The evidence log's key and name.
     pub evidence: Evidence,
-    // TOGGLE /// Idempotency keys of submissions being processed.
-    // TOGGLE pub in_flight: crate::intake::InFlight,
+    /// Idempotency keys of submissions being processed.
+    pub in_flight: crate::intake::InFlight,
 }
 
 /// What the edge needs of the evidence log: the key that signs receipts and

@@ -14,6 +14,8 @@ use super::{Problem, RequestId};
 /// Middleware: render problems for the route's format.
 pub async fn rescue(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
+    let fhir_format =
+        super::fhir_body::wanted(req.headers(), req.uri()).unwrap_or(ponte_fhir::Format::Json);
     let request_id = req.extensions().get::<RequestId>().cloned();
     let response = next.run(req).await;
     let response = if is_bare_error(&response) {
@@ -24,11 +26,37 @@ pub async fn rescue(req: Request, next: Next) -> Response {
     match response.extensions().get::<Problem>() {
         Some(problem) => {
             let mut rendered = problem.render(&path, request_id.as_ref().map(|r| r.0.as_str()));
+            if fhir_format == ponte_fhir::Format::Xml
+                && (path == "/fhir" || path.starts_with("/fhir/"))
+            {
+                rendered = xml_outcome(rendered).await;
+            }
             // Keep the problem visible to outer layers (metrics, logs).
             rendered.extensions_mut().insert(problem.clone());
             rendered
         }
         None => response,
+    }
+}
+
+/// Re-renders a JSON OperationOutcome answer as FHIR XML.
+async fn xml_outcome(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(outcome) => {
+            let mut xml =
+                super::fhir_body::respond(parts.status, &outcome, ponte_fhir::Format::Xml);
+            for (name, value) in &parts.headers {
+                if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+                    xml.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            xml
+        }
+        Err(_) => Response::from_parts(parts, axum::body::Body::from(bytes)),
     }
 }
 
@@ -47,16 +75,33 @@ async fn adopt(response: Response) -> Response {
         404 => ("not_found", "no such route"),
         405 => ("method_not_allowed", "this route does not take that method"),
         406 => ("not_acceptable", "no acceptable response format"),
-        408 => ("request_timeout", "the request took longer than the gateway allows"),
-        413 => ("body_too_large", "request body larger than this route accepts"),
+        408 => (
+            "request_timeout",
+            "the request took longer than the gateway allows",
+        ),
+        413 => (
+            "body_too_large",
+            "request body larger than this route accepts",
+        ),
         415 => ("unsupported_media_type", "unsupported request body format"),
-        422 => ("unprocessable", "the request is well-formed but cannot be processed"),
-        400..=499 => ("bad_request", "the request cannot be served"),
-        _ => ("internal_error", "internal error; quote the request id to the operator"),
+        422 => (
+            "unprocessable",
+            "the request is well-formed but cannot be processed",
+        ),
+        401..=499 => ("bad_request", "the request cannot be served"),
+        _ => (
+            "internal_error",
+            "internal error; quote the request id to the operator",
+        ),
     };
     let text = axum::body::to_bytes(response.into_body(), 4096)
         .await
-        .map(|b| String::from_utf8_lossy(&b).chars().take(300).collect::<String>())
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        })
         .unwrap_or_default();
     let mut problem = Problem::new(status, code, title);
     if status.is_client_error() && !text.is_empty() {

@@ -26,9 +26,9 @@ pub struct NewSubmission {
     pub parsed: Vec<u8>,
     /// `Bundle.identifier` (system, value), copied to `Task.identifier`.
     pub identifier: Option<(String, String)>,
-    /// Idempotency key: the `Idempotency-Key` header, else
-    /// `Bundle.identifier` as `system|value`.
-    pub idempotency_key: Option<String>,
+    /// Idempotency keys it answers to: the `Idempotency-Key` header and
+    /// `Bundle.identifier` as `system|value`, when present.
+    pub idempotency_keys: Vec<String>,
     /// The answer to replay to retries (the Task as created).
     pub response: Vec<u8>,
     /// HTTP status of that answer.

@@ -76,6 +76,8 @@ pub struct Options {
     pub checkpoint_entries: u64,
     /// `evidence.tsa_url`.
     pub tsa_url: Option<String>,
+    /// More TOML appended to the configuration (agencies, rules).
+    pub extra: &'static str,
     /// Reuse this working folder (config, data) instead of a fresh one.
     pub dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
@@ -88,6 +90,7 @@ impl Default for Options {
             fhir_body_limit: "64MiB",
             checkpoint_entries: 10_000,
             tsa_url: None,
+            extra: "",
             dir: None,
         }
     }
@@ -143,7 +146,9 @@ origin = "ponte.test/evidence"
 key = "{pki}/log-key.pem"
 checkpoint_entries = {cpe}
 {tsa}
+{extra}
 {rules}"#,
+            extra = options.extra,
             cpe = options.checkpoint_entries,
             tsa = options
                 .tsa_url

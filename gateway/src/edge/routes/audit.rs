@@ -75,10 +75,13 @@ async fn entries<S: Store>(
 ) -> Response {
     let bound = |name: &'static str, value: Option<String>| match value {
         None => Ok(None),
-        Some(text) => crate::evidence::normalise_time(&text).map(Some).ok_or_else(|| {
-            Problem::new(StatusCode::BAD_REQUEST, "bad_time", "not an RFC 3339 time")
-                .detail(format!("{name} must be an RFC 3339 time such as 2026-11-26T10:00:00Z"))
-        }),
+        Some(text) => crate::evidence::normalise_time(&text)
+            .map(Some)
+            .ok_or_else(|| {
+                Problem::new(StatusCode::BAD_REQUEST, "bad_time", "not an RFC 3339 time").detail(
+                    format!("{name} must be an RFC 3339 time such as 2026-11-26T10:00:00Z"),
+                )
+            }),
     };
     let (since, until) = match (bound("since", q.since), bound("until", q.until)) {
         (Ok(s), Ok(u)) => (s, u),
@@ -87,9 +90,13 @@ async fn entries<S: Store>(
     if let Some(exchange) = &q.exchange
         && exchange.parse::<uuid::Uuid>().is_err()
     {
-        return Problem::new(StatusCode::BAD_REQUEST, "bad_exchange_id", "not an exchange id")
-            .detail("exchange must be a UUID")
-            .into_response();
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad_exchange_id",
+            "not an exchange id",
+        )
+        .detail("exchange must be a UUID")
+        .into_response();
     }
     let filter = EntryFilter {
         since,

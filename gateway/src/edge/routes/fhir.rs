@@ -2,17 +2,17 @@
 //! for Tasks). Answers are `application/fhir+json`; errors are
 //! OperationOutcomes (rendered by `rescue`).
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, MatchedPath, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 use std::sync::Arc;
 
 use super::store_problem;
-use crate::edge::{AppState, ConnInfo, Problem, RequestId};
+use crate::edge::{AppState, ConnInfo, Problem, RequestId, fhir_body};
 use crate::identity::{Peer, Role};
 use crate::intake;
 use crate::store::{Store, TaskFilter, TaskRecord};
@@ -21,34 +21,32 @@ pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
         .route("/fhir/metadata", get(metadata))
         .route("/fhir/Bundle", post(submit::<S>))
+        .route("/fhir/$process-message", post(submit::<S>))
         .route("/fhir/Task/{id}", get(read_task::<S>))
         .route("/fhir/Task", get(search_tasks::<S>))
 }
 
 /// `GET /fhir/metadata`: what this server really supports.
-async fn metadata() -> Response {
+async fn metadata(headers: HeaderMap, uri: Uri) -> Response {
     let now = crate::evidence::now_rfc3339();
-    fhir_json(ponte_fhir::capability::capability_statement(
-        env!("CARGO_PKG_VERSION"),
-        &now,
-        false,
-    ))
+    answer(
+        &headers,
+        &uri,
+        ponte_fhir::capability::capability_statement(env!("CARGO_PKG_VERSION"), &now, true),
+    )
 }
 
-#[derive(Deserialize)]
-struct FormatQuery {
-    #[serde(rename = "_format")]
-    format: Option<String>,
-}
-
-/// `POST /fhir/Bundle`: a capacity report or TSO proposal.
+/// `POST /fhir/Bundle` (document or message Bundle) and
+/// `POST /fhir/$process-message` (message Bundle): a capacity report or
+/// TSO proposal.
+#[allow(clippy::too_many_arguments)] // axum extractors, one per argument
 async fn submit<S: Store>(
     State(state): State<AppState<S>>,
     Extension(peer): Extension<Peer>,
     Extension(conn): Extension<Arc<ConnInfo>>,
     request_id: Option<Extension<RequestId>>,
-    Query(q): Query<FormatQuery>,
     path: MatchedPath,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -62,7 +60,7 @@ async fn submit<S: Store>(
     let route = if path.as_str() == "/fhir/Bundle" {
         "/fhir/Bundle"
     } else {
-        "/fhir"
+        "/fhir/$process-message"
     };
     intake::submit(
         &state,
@@ -72,7 +70,7 @@ async fn submit<S: Store>(
             request_id: request_id.map(|Extension(r)| r.0),
             route,
             headers: &headers,
-            format_param: q.format.as_deref(),
+            uri: &uri,
             body,
         },
     )
@@ -84,9 +82,11 @@ async fn read_task<S: Store>(
     State(state): State<AppState<S>>,
     Extension(peer): Extension<Peer>,
     Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
     match state.store.task(id).await {
-        Ok(task) if visible(&peer, &task) => fhir_json(render(&task)),
+        Ok(task) if visible(&peer, &task) => answer(&headers, &uri, render(&task)),
         // Someone else's Task does not exist, as far as this caller knows.
         Ok(_) | Err(crate::store::Error::NotFound) => {
             Problem::new(StatusCode::NOT_FOUND, "not_found", "no such Task").into_response()
@@ -110,6 +110,8 @@ async fn search_tasks<S: Store>(
     State(state): State<AppState<S>>,
     Extension(peer): Extension<Peer>,
     Query(q): Query<TaskSearch>,
+    headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
     let filter = TaskFilter {
         agency: (!peer.has_role(Role::Office)).then(|| peer.agency().to_string()),
@@ -124,10 +126,11 @@ async fn search_tasks<S: Store>(
         limit: q.count.unwrap_or(50).min(200),
     };
     match state.store.tasks(filter).await {
-        Ok(tasks) => fhir_json(ponte_fhir::task::searchset(
-            tasks.iter().map(render).collect(),
-            "/fhir/Task",
-        )),
+        Ok(tasks) => answer(
+            &headers,
+            &uri,
+            ponte_fhir::task::searchset(tasks.iter().map(render).collect(), "/fhir/Task"),
+        ),
         Err(e) => store_problem(&e).into_response(),
     }
 }
@@ -159,11 +162,10 @@ fn render(task: &TaskRecord) -> serde_json::Value {
     })
 }
 
-fn fhir_json(value: serde_json::Value) -> Response {
-    let mut response = Json(value).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/fhir+json"),
-    );
-    response
+/// 200 with `value` in the format asked for, or 406.
+fn answer(headers: &HeaderMap, uri: &Uri, value: serde_json::Value) -> Response {
+    match fhir_body::wanted(headers, uri) {
+        Ok(format) => fhir_body::respond(StatusCode::OK, &value, format),
+        Err(rejection) => crate::intake::refuse(rejection),
+    }
 }

@@ -1,7 +1,7 @@
 //! The routes. Handlers stay thin: extract, call one service, answer.
 
 mod audit;
-// TOGGLE mod fhir;
+mod fhir;
 
 use axum::extract::Extension;
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .route("/whoami", get(whoami))
         .merge(audit::routes())
-        // TOGGLE .merge(fhir::routes())
+        .merge(fhir::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -389,7 +389,7 @@ fn accept_submission(
         "INSERT INTO work_queue (task_id, job, available_at) VALUES (?1, 'build-filing', ?2)",
         params![s.task_id, recorded.time],
     )?;
-    if let Some(idempotency_key) = &s.idempotency_key {
+    for idempotency_key in &s.idempotency_keys {
         exec(
             "INSERT INTO idempotency (agency, key, request_sha256, task_id, status, response, \
              receipt, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
