@@ -10,7 +10,7 @@ purpose=${1:-run}
 need=(cc:gcc pkg-config:pkg-config curl:curl openssl:openssl)
 case "$purpose" in
   run) ;;
-  test) need+=(promtool:prometheus) ;;
+  test) need+=(promtool:prometheus python3:python3) ;;
   bench) need+=(promtool:prometheus nginx:nginx-light) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
@@ -19,14 +19,35 @@ missing=()
 for pair in "${need[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "installing Debian packages: ${missing[*]}" >&2
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
   sudo=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}" >&2
+  if [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "need root or sudo to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Independent checkers written in Python (FHIR R4 structure with
+# fhir.resources 6.4.0, the evidence-log verifier with cryptography) live in
+# a private virtual environment, so nothing is installed system-wide.
+if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
+  venv=.venv-interop
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    echo "installing Debian package: python3-venv" >&2
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import fhir.resources, cryptography' >/dev/null 2>&1; then
+    echo "preparing $venv (fhir.resources 6.4.0, pydantic 1, cryptography)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check \
+      "fhir.resources==6.4.0" "pydantic<2" "cryptography>=42"
+  fi
+fi

@@ -262,7 +262,7 @@ async fn proofs_verify_with_an_independent_python_verifier() {
     let run = |case: &Value| {
         let path = dir.path().join("case.json");
         std::fs::write(&path, case.to_string()).unwrap();
-        Command::new("python3")
+        Command::new(super::harness::python())
             .arg(&script)
             .arg(&path)
             .output()

@@ -33,6 +33,17 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The Python of the independent checkers: the virtual environment that
+/// `scripts/install-deps.sh test` prepares, else the system's `python3`.
+pub fn python() -> PathBuf {
+    let venv = workspace_root().join(".venv-interop/bin/python");
+    if venv.is_file() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 /// A development PKI made once per test run with `ponte certs dev`.
 pub fn dev_pki() -> &'static Path {
     static PKI: OnceLock<tempfile::TempDir> = OnceLock::new();
