@@ -68,6 +68,18 @@ pub struct Request<'a> {
     pub body: Bytes,
 }
 
+/// The parser's limits from the configuration.
+pub fn limits(config: &crate::config::FhirConfig) -> parse::Limits {
+    parse::Limits {
+        unknown_elements: match config.unknown_elements {
+            crate::config::UnknownElementsPolicy::Refuse => parse::UnknownElements::Refuse,
+            crate::config::UnknownElementsPolicy::Warn => parse::UnknownElements::Warn,
+        },
+        max_attachment_bytes: usize::try_from(config.max_attachment.as_u64()).unwrap_or(usize::MAX),
+        ..parse::Limits::default()
+    }
+}
+
 /// Handles a submission end to end.
 pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response {
     let header = |name: header::HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());
@@ -93,7 +105,7 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         return replay;
     }
 
-    let parsed = match parse::parse(&req.body, request_format, &parse::Limits::default()) {
+    let parsed = match parse::parse(&req.body, request_format, &state.fhir_limits) {
         Ok(parsed) => parsed,
         Err(rejection) => return refuse(rejection),
     };
@@ -137,7 +149,12 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         ));
     }
     issues.extend(bundle::check(&parsed));
-    let (facts, profile_issues) = profile::check(&parsed.json, &profile::ProfileLimits::default());
+    let (facts, profile_issues) = profile::check(
+        &parsed.json,
+        &profile::ProfileLimits {
+            max_attachment_bytes: state.fhir_limits.max_attachment_bytes,
+        },
+    );
     issues.extend(profile_issues);
     let facts = match facts {
         Some(facts) if !has_errors(&issues) => facts,

@@ -117,6 +117,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             key: Arc::clone(&key),
             origin: config.evidence.origin.clone(),
         },
+        fhir_limits: crate::intake::limits(&config.fhir),
         in_flight: Default::default(),
     });
     let config_sha256 = config_digest(&config.effective);

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::{
-    AccessRule, AdminConfig, AgencyConfig, Config, DevPkiConfig, EvidenceConfig, Mode,
+    AccessRule, AdminConfig, AgencyConfig, Config, DevPkiConfig, EvidenceConfig, FhirConfig, Mode,
     ServerConfig, StoreConfig, TlsConfig,
 };
 
@@ -186,7 +186,8 @@ fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<(), Stri
 fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<Config> {
     let before = errors.len();
     let known: HashSet<&str> = [
-        "mode", "server", "tls", "admin", "store", "dev_pki", "evidence", "agencies", "access",
+        "mode", "server", "tls", "admin", "store", "dev_pki", "evidence", "fhir", "agencies",
+        "access",
     ]
     .into();
     for (key, value) in &table {
@@ -199,6 +200,7 @@ fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<C
             "store" => check::<StoreConfig>(key, value, errors),
             "dev_pki" => check::<DevPkiConfig>(key, value, errors),
             "evidence" => check::<EvidenceConfig>(key, value, errors),
+            "fhir" => check::<FhirConfig>(key, value, errors),
             "agencies" => check::<Vec<AgencyConfig>>(key, value, errors),
             "access" => check::<Vec<AccessRule>>(key, value, errors),
             other => errors.push(ConfigError::new(other, "unknown key").expected(format!(

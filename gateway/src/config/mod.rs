@@ -51,6 +51,9 @@ pub struct Config {
     /// The evidence log.
     #[serde(default)]
     pub evidence: EvidenceConfig,
+    /// FHIR intake.
+    #[serde(default)]
+    pub fhir: FhirConfig,
     /// The agencies allowed to connect.
     #[serde(default)]
     pub agencies: Vec<AgencyConfig>,
@@ -223,6 +226,39 @@ impl Default for EvidenceConfig {
             checkpoint_interval: Duration::from_secs(60),
             checkpoint_entries: 10_000,
             tsa_url: None,
+        }
+    }
+}
+
+/// FHIR intake.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FhirConfig {
+    /// Elements the FHIR models do not know: `refuse` (400, nothing sent is
+    /// lost) or `warn` (accepted with a warning; the original bytes keep
+    /// them).
+    pub unknown_elements: UnknownElementsPolicy,
+    /// Largest attachment (decoded) in a submission.
+    pub max_attachment: ByteSize,
+}
+
+/// What to do with unknown FHIR elements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownElementsPolicy {
+    /// Refuse the submission.
+    #[default]
+    Refuse,
+    /// Accept with a warning.
+    Warn,
+}
+
+impl Default for FhirConfig {
+    fn default() -> Self {
+        Self {
+            unknown_elements: UnknownElementsPolicy::Refuse,
+            // A scanned, signed certificate is a few MiB; more is a mistake.
+            max_attachment: ByteSize::mib(20),
         }
     }
 }

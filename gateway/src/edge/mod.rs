@@ -51,6 +51,8 @@ pub struct Shared<S> {
     pub server: ServerConfig,
     /// The evidence log's key and name.
     pub evidence: Evidence,
+    /// FHIR intake limits and policy.
+    pub fhir_limits: ponte_fhir::parse::Limits,
     /// Idempotency keys of submissions being processed.
     pub in_flight: crate::intake::InFlight,
 }

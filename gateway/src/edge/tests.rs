@@ -65,6 +65,7 @@ fn fixture(tweak: impl FnOnce(&mut Config)) -> Fixture {
                 key: Arc::new(test_log_key(dir.path())),
                 origin: "ponte.test/evidence".into(),
             },
+            fhir_limits: Default::default(),
             in_flight: Default::default(),
         }),
         asl: conn_for(&directory, &asl.cert_pem),
