@@ -14,7 +14,10 @@ pub fn ponte_bin() -> &'static Path {
         // Build it, so the tests never run a stale binary.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "ponte-gateway", "--bin", "ponte"])
+            // The same package selection and features as scripts/test.sh's
+            // `cargo test --workspace --all-features`, so this is a no-op
+            // there instead of a rebuild with other features.
+            .args(["build", "-q", "--workspace", "--all-features", "--bin", "ponte"])
             .current_dir(workspace_root())
             .status()
             .expect("cargo runs");
