@@ -15,9 +15,22 @@ case "$purpose" in
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 
+# Libraries the build links against (no command to look for): checked with dpkg.
+# libssl-dev: OpenSSL for CMS signatures and envelopes; libxml2-dev and
+# libclang-dev (bindgen): the Ministry's XSD validation through libxml2.
+libs=(libssl-dev libxml2-dev libclang-dev)
+case "$purpose" in
+  # xmllint and the openssl CLI are the tests' independent checkers;
+  # SoftHSM2 is the PKCS#11 token the signer tests use.
+  test|bench) need+=(xmllint:libxml2-utils softhsm2-util:softhsm2) ;;
+esac
+
 missing=()
 for pair in "${need[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+for lib in "${libs[@]}"; do
+  dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "install ok installed" || missing+=("$lib")
 done
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

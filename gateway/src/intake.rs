@@ -388,3 +388,40 @@ fn bundle_identifier(json: &serde_json::Value) -> Option<(String, String)> {
         id["value"].as_str()?.to_owned(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_in_flight_is_refused_until_the_first_attempt_ends() {
+        let in_flight = InFlight::default();
+        let first = in_flight
+            .enter("asl3-genovese", "k")
+            .expect("first attempt");
+        assert!(
+            in_flight.enter("asl3-genovese", "k").is_none(),
+            "409 while in flight"
+        );
+        // Another agency's identical key is a different submission.
+        assert!(in_flight.enter("asl5-spezzino", "k").is_some());
+        drop(first);
+        assert!(
+            in_flight.enter("asl3-genovese", "k").is_some(),
+            "free again"
+        );
+    }
+
+    #[test]
+    fn bundle_identifier_is_system_and_value() {
+        let json = serde_json::json!({"identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:1"}});
+        assert_eq!(
+            bundle_identifier(&json),
+            Some(("urn:ietf:rfc:3986".to_owned(), "urn:uuid:1".to_owned()))
+        );
+        assert_eq!(
+            bundle_identifier(&serde_json::json!({"identifier": {"value": "x"}})),
+            None
+        );
+    }
+}

@@ -17,7 +17,14 @@ pub fn ponte_bin() -> &'static Path {
             // The same package selection and features as scripts/test.sh's
             // `cargo test --workspace --all-features`, so this is a no-op
             // there instead of a rebuild with other features.
-            .args(["build", "-q", "--workspace", "--all-features", "--bin", "ponte"])
+            .args([
+                "build",
+                "-q",
+                "--workspace",
+                "--all-features",
+                "--bin",
+                "ponte",
+            ])
             .current_dir(workspace_root())
             .status()
             .expect("cargo runs");
