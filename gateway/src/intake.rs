@@ -242,6 +242,24 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         )
         .await;
     match accepted {
+        // `Prefer: return=OperationOutcome` (FHIR RESTful API): the sender
+        // gets the warnings (e.g. unknown elements kept under the `warn`
+        // policy) instead of the Task; Location still names the Task.
+        Ok(accepted) if wants_outcome(req.headers) => {
+            let mut notes = issues.clone();
+            notes.push(
+                ponte_fhir::Issue::error(
+                    "informational",
+                    "accepted",
+                    format!("accepted as Task/{task_id}"),
+                    format!("accettato come Task/{task_id}"),
+                    None,
+                )
+                .information(),
+            );
+            let body = serde_json::to_vec(&outcome::operation_outcome(&notes)).unwrap_or_default();
+            created(status, &task_id, &body, &accepted.receipt, answer_format)
+        }
         Ok(accepted) => created(
             status,
             &task_id,
@@ -370,6 +388,17 @@ fn message_response(
             {"fullUrl": format!("Task/{task_id}"), "resource": task}
         ]
     })
+}
+
+fn wants_outcome(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(&[',', ';'])
+                .any(|p| p.trim() == "return=OperationOutcome")
+        })
 }
 
 fn has_errors(issues: &[ponte_fhir::Issue]) -> bool {

@@ -619,3 +619,41 @@ fn wrap(example: &[u8], media: &str, n: usize) -> Vec<u8> {
         .into_bytes()
     }
 }
+
+/// Warnings reach the sender when it asks for an OperationOutcome.
+#[tokio::test]
+async fn prefer_operation_outcome_returns_the_warnings() {
+    let server = Server::start(Options::default());
+    let asl = Identity::dev("asl3-genovese");
+    // This report uses the wrong codice-fiscale OID: accepted with a warning.
+    let body = std::fs::read(fixtures("valid").join("capacity-self-rapallo-oneto.json")).unwrap();
+    let answer = post(
+        &server,
+        &asl,
+        body,
+        &[("prefer", "return=OperationOutcome")],
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(
+        answer.headers["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/fhir/Task/")
+    );
+    let outcome = answer.json();
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let severities: Vec<&str> = outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["severity"].as_str().unwrap())
+        .collect();
+    assert!(severities.contains(&"warning"), "{outcome}");
+    assert!(severities.contains(&"information"), "{outcome}");
+}
