@@ -33,10 +33,13 @@
 #   warm-up     message, closed loop, 64 connections, 3 s (not reported)
 #   accept      message, closed loop, 64 connections: accepted submissions/s
 #   latency     message, open loop, 1,000 req/s over 32 connections: p50/p99
+#   latency500  the same at 500 req/s, for the latency below saturation
 #   replay      document, closed loop, 64 connections: replays/s
 # After each run the rows added to submission, task, work_queue, exchange
 # and evidence_entry are counted (python3's sqlite3) and compared with the
-# 201s the client received.
+# 201s the client received, and Ponte's CPU time over the run (user +
+# system, from /proc/PID/stat) is divided by the requests: a per-request
+# cost that other load on the machine does not inflate much.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -150,28 +153,40 @@ for body in message document; do
   fi
 done
 
+cpu() { # CPU time Ponte has used so far, user + system, in clock ticks
+  awk '{print $14 + $15}' "/proc/$ponte_pid/stat"
+}
+ticks=$(getconf CLK_TCK)
+
 run() { # name body args...
   local name=$1 body=$2; shift 2
-  local before after
+  local before after cpu_before cpu_after
   before=$(counts)
+  cpu_before=$(cpu)
   "$bin/ponte-load" --url "https://127.0.0.1:$port/fhir/Bundle" --server-name localhost \
     --ca "$pki/ca.pem" --cert "$pki/client-asl3-genovese.pem" --key "$pki/client-asl3-genovese.key" \
     --body "$work/$body.json" --content-type application/fhir+json --unique-header idempotency-key \
     --warmup 0s --json "$@" >"$work/run.json" || true
+  cpu_after=$(cpu)
   after=$(counts)
-  python3 - "$name" "$body" "$(stat -c %s "$work/$body.json")" "$before" "$after" "$work/run.json" <<'PY' | tee -a "$out"
+  python3 - "$name" "$body" "$(stat -c %s "$work/$body.json")" "$before" "$after" "$work/run.json" \
+    "$(( cpu_after - cpu_before ))" "$ticks" <<'PY' | tee -a "$out"
 import json, sys
-name, body, size, before, after, result = sys.argv[1:]
+name, body, size, before, after, result, cpu_ticks, ticks = sys.argv[1:]
 run = json.loads(open(result).read())
 before, after = json.loads(before), json.loads(after)
+cpu_ms = int(cpu_ticks) * 1000 / int(ticks)
 run.update(run_name=name, body=body, body_bytes=int(size),
-           rows_added={t: after[t] - before[t] for t in after})
+           rows_added={t: after[t] - before[t] for t in after},
+           server_cpu_ms=cpu_ms,
+           server_cpu_ms_per_request=cpu_ms / max(run["requests"], 1))
 print(json.dumps(run))
 PY
 }
 run warmup message --connections 64 --duration 3s >/dev/null
 run accept message --connections 64 --duration "${secs}s" >/dev/null
 run latency message --connections 32 --duration "${secs}s" --rate 1000 >/dev/null
+run latency500 message --connections 32 --duration "${secs}s" --rate 500 >/dev/null
 run replay document --connections 64 --duration "${secs}s" >/dev/null
 db_bytes=$(du -cb "$db"* | tail -1 | cut -f1)
 
@@ -181,22 +196,29 @@ rows = {r["run_name"]: r for r in map(json.loads, open(sys.argv[1]))}
 db_bytes, totals = int(sys.argv[2]), json.loads(sys.argv[3])
 def get(name):
     return rows.get(name) or sys.exit(f"run {name} missing")
-a, l, r = get("accept"), get("latency"), get("replay")
+a, l, h, r = get("accept"), get("latency"), get("latency500"), get("replay")
 print(f"Bodies: message {a['body_bytes']:,} bytes, document {r['body_bytes']:,} bytes.\n")
 print("| measurement | result |")
 print("|---|---|")
 print(f"| accepted submissions/s, closed loop, 64 connections (message body) | {a['requests_per_sec']:,.0f} |")
 print(f"| latency p50 / p99 / max there (ms) | {a['latency_ms']['p50']:.2f} / {a['latency_ms']['p99']:.2f} / {a['latency_ms']['max']:.2f} |")
 print(f"| latency p50 / p99 / max at 1,000 req/s open loop, 32 connections (ms) | {l['latency_ms']['p50']:.2f} / {l['latency_ms']['p99']:.2f} / {l['latency_ms']['max']:.2f} |")
+print(f"| latency p50 / p99 / max at 500 req/s open loop, 32 connections (ms) | {h['latency_ms']['p50']:.2f} / {h['latency_ms']['p99']:.2f} / {h['latency_ms']['max']:.2f} |")
 print(f"| replayed answers/s, closed loop, 64 connections (document body, same Bundle.identifier) | {r['requests_per_sec']:,.0f} |")
 print()
-print("| run | requests | 201 | non-2xx | I/O errors | unsent | submission | task | work_queue | exchange | evidence_entry | rows = 201s |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-for name in ["warmup", "accept", "latency", "replay"]:
+print("| run | requests | 201 | non-2xx | I/O errors | unsent | Ponte CPU ms/request | submission | task | work_queue | exchange | evidence_entry | rows = 201s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for name in ["warmup", "accept", "latency", "latency500", "replay"]:
     x = get(name); ra = x["rows_added"]
     same = "yes" if ra["submission"] == x["ok"] else "**no**"
     print(f"| {name} | {x['requests']:,} | {x['ok']:,} | {x['status_errors']} | {x['io_errors']} | {x['unsent']} | "
+          f"{x['server_cpu_ms_per_request']:.2f} | "
           f"{ra['submission']:,} | {ra['task']:,} | {ra['work_queue']:,} | {ra['exchange']:,} | {ra['evidence_entry']:,} | {same} |")
+rr = r["rows_added"]
+if rr["submission"] == 0 and r["ok"] > 0:
+    print(f"\nThe {r['ok']:,} 201s of the replay run are replays of the first answer "
+          f"(same Bundle.identifier): no submission was stored, and "
+          f"{'no exchange was recorded either' if rr['exchange'] == 0 else str(rr['exchange']) + ' exchanges were recorded'}.")
 print(f"\nStore after all runs: {totals['submission']:,} submissions, "
       f"{db_bytes / 2**20:,.0f} MiB (database, WAL and shared memory), "
       f"{db_bytes / max(totals['submission'], 1) / 1024:.1f} KiB per submission.")

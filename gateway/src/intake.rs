@@ -298,13 +298,15 @@ async fn replay_or_refuse<S: Store>(
         .await
     {
         Ok(None) => None,
-        Ok(Some(first)) if &first.request_sha256 == digest => Some(created(
+        // A replay is a new exchange: the layer records it (nothing is
+        // stored again; the first answer is given back).
+        Ok(Some(first)) if &first.request_sha256 == digest => Some(replayed(created(
             first.status,
             &first.task_id,
             &first.response,
             &first.receipt,
             format,
-        )),
+        ))),
         Ok(Some(_)) => Some(refuse(Rejection {
             status: 422,
             issues: vec![ponte_fhir::Issue::error(
@@ -388,6 +390,12 @@ fn message_response(
             {"fullUrl": format!("Task/{task_id}"), "resource": task}
         ]
     })
+}
+
+/// Lets the exchange layer record a replayed answer like any other request.
+fn replayed(mut response: Response) -> Response {
+    response.extensions_mut().remove::<ExchangeRecorded>();
+    response
 }
 
 fn wants_outcome(headers: &HeaderMap) -> bool {

@@ -65,7 +65,10 @@ pub async fn record_exchange<S: Store>(
 
     let (body_sha256, body_size) = digest.lock().map(|d| d.result()).unwrap_or((None, 0));
     let status = response.status().as_u16();
-    let receipt_wanted = method == "POST" && response.status().is_success();
+    // An idempotent replay already carries the first answer's receipt.
+    let receipt_wanted = method == "POST"
+        && response.status().is_success()
+        && !response.headers().contains_key(RECEIPT_HEADER);
     let exchange_id = ExchangeId::new();
     let exchange = NewExchange {
         id: exchange_id,

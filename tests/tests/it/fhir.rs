@@ -171,6 +171,17 @@ async fn retries_get_the_first_answer_and_reused_keys_are_refused() {
     assert_eq!(reused.status, 422);
     assert_eq!(rule_of(&reused), "idempotency_key_reused");
     assert_eq!(count(&server, "submission"), 1);
+    // Every request is an exchange, replays included.
+    server.eventually("4 exchanges on /fhir/Bundle", || {
+        count(&server, "exchange WHERE route = '/fhir/Bundle'") == 4
+    });
+    assert_eq!(
+        count(
+            &server,
+            "exchange WHERE route = '/fhir/Bundle' AND status = 201"
+        ),
+        3
+    );
 }
 
 #[tokio::test]
