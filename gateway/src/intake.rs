@@ -44,9 +44,12 @@ impl Drop for InFlightGuard<'_> {
 impl InFlight {
     fn enter(&self, agency: &str, key: &str) -> Option<InFlightGuard<'_>> {
         let key = (agency.to_owned(), key.to_owned());
-        let mut set = self.0.lock().ok()?;
-        set.insert(key.clone())
-            .then_some(InFlightGuard { set: self, key })
+        // The lock is released at the end of this statement, before any
+        // guard exists: a guard's Drop takes the lock again.
+        let inserted = self.0.lock().ok()?.insert(key.clone());
+        // Lazily: a guard built for a key that was already in flight would,
+        // when dropped, remove the other attempt's key.
+        inserted.then(|| InFlightGuard { set: self, key })
     }
 }
 
