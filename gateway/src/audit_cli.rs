@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use crate::config::Config;
-use crate::evidence::bundle::{self, Bundle, ProvedEntry};
+use crate::evidence::bundle::{self, Bundle};
 use crate::evidence::{EntryFilter, LogKey, Verifier, checkpointer, verify};
 use crate::run::store_path;
 use crate::store::{EvidenceStore, LogFile, SqliteStore};
@@ -82,31 +82,12 @@ pub async fn prove(config: &Config, id: &str, out: &Path) -> anyhow::Result<Stri
     if entries.is_empty() {
         bail!("no evidence entry matches {id:?}");
     }
-    // A checkpoint signed now covers every entry found.
-    let cp = store
-        .checkpoint(Arc::clone(&key), config.evidence.origin.clone())
-        .await?;
-    let mut proved = Vec::with_capacity(entries.len());
-    for stored in &entries {
-        let path = store.inclusion_proof(stored.index, cp.size).await?;
-        proved.push(ProvedEntry {
-            index: stored.index,
-            entry: String::from_utf8(stored.entry.clone()).context("entry is not UTF-8")?,
-            path: path.iter().map(hex::encode).collect(),
-        });
-    }
-    let bundle = Bundle {
-        format: bundle::FORMAT.to_owned(),
-        vkey: key.verifier().to_vkey(),
-        checkpoint: cp.note,
-        entries: proved,
-    };
+    let bundle = bundle::prove(&store, &key, &config.evidence.origin, &entries).await?;
+    let size = bundle.entries.len();
     std::fs::write(out, serde_json::to_vec_pretty(&bundle)?)
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(format!(
-        "wrote {} entries proved against the checkpoint of {} entries to {}",
-        entries.len(),
-        cp.size,
+        "wrote {size} entries proved against a checkpoint signed now to {}",
         out.display()
     ))
 }

@@ -45,6 +45,40 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The court registry.
+    Registry {
+        /// Configuration file (for the store).
+        #[arg(long, global = true, default_value = "config/ponte.toml")]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Offline: turn a FHIR Bundle into the filing's files (DatiAtto.xml,
+    /// PDF, attachments, signatures, IndiceBusta.xml, Atto.msg and, when the
+    /// court's certificate is known, Atto.enc), for mapping authors.
+    Map {
+        /// The Bundle, JSON or XML (by extension).
+        bundle: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "filing-out")]
+        out: PathBuf,
+        /// Configuration file (mappings, schemas, signer, office).
+        #[arg(long, default_value = "config/ponte.toml")]
+        config: PathBuf,
+        /// Registry data file instead of the configured one.
+        #[arg(long)]
+        registry: Option<PathBuf>,
+        /// Court (codice ufficio) to use where competence is unknown.
+        #[arg(long)]
+        court: Option<String>,
+    },
+    /// Envelopes (Atto.enc).
+    Envelope {
+        /// What to do.
+        #[command(subcommand)]
+        command: EnvelopeCommand,
+    },
     /// Development certificates.
     Certs {
         /// Which certificates.
@@ -83,6 +117,41 @@ pub enum AuditCommand {
         /// from the log operator out of band.
         #[arg(long)]
         vkey: Option<String>,
+    },
+}
+
+/// `ponte registry …`.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Check a registry data file and the certificates it names, and make it
+    /// the registry in force (recorded in the evidence log).
+    Import {
+        /// The data file (format in docs/registry.md).
+        file: PathBuf,
+    },
+}
+
+/// `ponte envelope …`.
+#[derive(Debug, Subcommand)]
+pub enum EnvelopeCommand {
+    /// Open an envelope as the court would: decrypt, list the parts, verify
+    /// every signature, validate DatiAtto.xml and IndiceBusta.xml. Exit 1 if
+    /// any check fails.
+    Inspect {
+        /// The envelope.
+        envelope: PathBuf,
+        /// The court's private key (PEM or DER).
+        #[arg(long)]
+        key: PathBuf,
+        /// The court's encryption certificate (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
+        /// CA certificate(s) the signers must chain to.
+        #[arg(long, default_value = "certs/dev/ca.pem")]
+        ca: PathBuf,
+        /// The Ministry's schema folder.
+        #[arg(long, default_value = "../shared/pct-xsd")]
+        schemas: PathBuf,
     },
 }
 

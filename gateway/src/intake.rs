@@ -222,6 +222,7 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
         kind: match facts.kind {
             profile::Kind::CapacityReport => "capacity-report",
             profile::Kind::TsoProposal => "tso-proposal",
+            profile::Kind::AdsAccounts => "ads-accounts",
         }
         .to_owned(),
         act: facts.act.code().to_owned(),
@@ -244,6 +245,9 @@ pub async fn submit<S: Store>(state: &AppState<S>, req: Request<'_>) -> Response
             state.evidence.origin.clone(),
         )
         .await;
+    if accepted.is_ok() {
+        state.pipeline_wake.notify_one();
+    }
     match accepted {
         // `Prefer: return=OperationOutcome` (FHIR RESTful API): the sender
         // gets the warnings (e.g. unknown elements kept under the `warn`

@@ -4,8 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ponte_gateway::cli::{AuditCommand, CertsCommand, Cli, Command};
+use ponte_gateway::cli::{
+    AuditCommand, CertsCommand, Cli, Command, EnvelopeCommand, RegistryCommand,
+};
 use ponte_gateway::config::{self, Config, Source};
+use ponte_gateway::pct_cli::{self, InspectOptions, MapOptions};
 use ponte_gateway::{audit_cli, run, telemetry};
 
 fn main() -> ExitCode {
@@ -35,6 +38,61 @@ fn main() -> ExitCode {
                 AuditCommand::CheckBundle { .. } => unreachable!("handled above"),
             })
         }
+        Command::Registry {
+            config,
+            command: RegistryCommand::Import { file },
+        } => {
+            let config = match load(&config) {
+                Ok(config) => config,
+                Err(code) => return code,
+            };
+            report(block_on(pct_cli::registry_import(&config, &file)))
+        }
+        Command::Map {
+            bundle,
+            out,
+            config,
+            registry,
+            court,
+        } => {
+            let config = match load(&config) {
+                Ok(config) => config,
+                Err(code) => return code,
+            };
+            report(pct_cli::map(
+                &config,
+                &MapOptions {
+                    bundle,
+                    out,
+                    registry,
+                    court,
+                },
+            ))
+        }
+        Command::Envelope {
+            command:
+                EnvelopeCommand::Inspect {
+                    envelope,
+                    key,
+                    cert,
+                    ca,
+                    schemas,
+                },
+        } => match pct_cli::inspect(&InspectOptions {
+            envelope,
+            key,
+            cert,
+            ca,
+            schemas,
+        }) {
+            Ok((text, true)) => report(Ok(text)),
+            Ok((text, false)) => {
+                print!("{text}");
+                eprintln!("error: the envelope does not pass every check");
+                ExitCode::FAILURE
+            }
+            Err(e) => report(Err(e)),
+        },
         Command::Serve {
             config,
             check_config,

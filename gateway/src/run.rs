@@ -108,6 +108,31 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .context("opening the store")?;
     let metrics = Metrics::new().context("registering metrics")?;
     let tls = tls::server_config(&config.tls).context("loading TLS material")?;
+    let courts = match crate::filing::Courts::load(&store, &config.pct.registry).await {
+        Ok(courts) => Some(courts),
+        Err(e) if config.mode == Mode::Development => {
+            tracing::error!(error = %e, "The court registry cannot be loaded; /registry and filings are off.");
+            None
+        }
+        Err(e) => return Err(e).context("loading the court registry"),
+    };
+    let pipeline_wake = Arc::new(tokio::sync::Notify::new());
+    let pipeline = match (&courts, config.pct.enabled) {
+        (Some(courts), true) => match builder(&config, courts.clone()) {
+            Ok(builder) => Some(crate::filing::Pipeline {
+                store: store.clone(),
+                builder: Arc::new(builder),
+                config: config.pct.clone(),
+                wake: Arc::clone(&pipeline_wake),
+            }),
+            Err(e) if config.mode == Mode::Development => {
+                tracing::error!(error = %format!("{e:#}"), "The filing pipeline cannot start; submissions are accepted but not built.");
+                None
+            }
+            Err(e) => return Err(e).context("starting the filing pipeline"),
+        },
+        _ => None,
+    };
     let state = AppState::new(Shared {
         store: store.clone(),
         metrics: metrics.clone(),
@@ -119,6 +144,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
         fhir_limits: crate::intake::limits(&config.fhir),
         in_flight: Default::default(),
+        courts,
+        pipeline_wake,
     });
     let config_sha256 = config_digest(&config.effective);
     tracing::info!(%config_sha256, vkey = %key.verifier().to_vkey(), "Evidence log ready.");
@@ -147,6 +174,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
         shutdown_signal(),
     ));
+    let pipeline_task = pipeline.map(|p| tokio::spawn(p.run(shutdown_signal())));
     let admin_task = tokio::spawn(crate::admin::serve(
         admin,
         store.clone(),
@@ -165,9 +193,37 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     edge::serve(listener, shutdown_signal()).await;
     admin_task.await.context("admin listener")??;
+    if let Some(task) = pipeline_task {
+        task.await.context("filing pipeline")?;
+    }
     checkpoints.await.context("checkpointer")?;
     tracing::info!("Ponte stopped.");
     Ok(())
+}
+
+/// What the pipeline and `ponte map` need: mappings, schemas, signer and
+/// the office's data, each checked now so that a wrong setting stops the
+/// start with a clear message.
+pub fn builder(
+    config: &Config,
+    courts: crate::filing::Courts,
+) -> anyhow::Result<crate::filing::Builder> {
+    let office = config
+        .office
+        .clone()
+        .context("[office] is missing: the proximity office's name, codice fiscale, address, officers and PEC address")?;
+    let mappings = ponte_mappings::Mappings::open(&config.pct.mappings)
+        .with_context(|| format!("pct.mappings: loading {}", config.pct.mappings.display()))?;
+    let schemas = ponte_pct::xsd::SchemaSet::load(&config.pct.schemas)
+        .with_context(|| format!("pct.schemas: loading {}", config.pct.schemas.display()))?;
+    let signer = crate::filing::signer::open(&config.signer)?;
+    Ok(crate::filing::Builder {
+        courts,
+        mappings,
+        schemas,
+        signer,
+        office,
+    })
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {

@@ -12,6 +12,7 @@ mod it {
     mod edge;
     mod evidence;
     mod fhir;
+    mod filing;
     mod layering;
     mod observability;
 }

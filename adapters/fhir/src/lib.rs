@@ -6,8 +6,9 @@
 //!    refusing elements the models would drop silently.
 //! 2. [`bundle`]: Bundle invariants bdl-7/9/10/11/12 and reference
 //!    resolution inside the Bundle.
-//! 3. [`profile`]: Ponte's capacity-report and TSO-proposal profiles,
-//!    which also say what act the sender asks for.
+//! 3. [`profile`]: Ponte's capacity-report, TSO-proposal and AdS-accounts
+//!    profiles, which also say what act the sender asks for and, for an
+//!    existing case, which one.
 //!
 //! Every problem is an [`Issue`] carrying severity, an R4 issue-type code,
 //! a message in English and Italian and the FHIRPath of the element;

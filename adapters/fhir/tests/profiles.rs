@@ -1,4 +1,4 @@
-//! Ponte's capacity-report and TSO-proposal profiles against the team's
+//! Ponte's capacity-report, TSO-proposal and AdS-accounts profiles against the team's
 //! fixtures in `tests/fixtures/fhir/` (see its README).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use ponte_fhir::parse::{self, Limits};
-use ponte_fhir::profile::{self, Facts, Kind, ProfileLimits, RULES, RequestedAct};
+use ponte_fhir::profile::{self, CourtCase, Facts, Kind, ProfileLimits, RULES, RequestedAct};
 use ponte_fhir::{Format, Issue, Severity, bundle};
 use serde_json::{Value, json};
 
@@ -278,7 +278,7 @@ fn facts_of(rel: &str) -> (Facts, Vec<Issue>) {
     (facts, issues)
 }
 
-/// `(file, kind, act, ISTAT, comune, court, deadline)`.
+/// `(file, kind, act, ISTAT, comune, court, deadline, case (numero, anno))`.
 type Case = (
     &'static str,
     Kind,
@@ -287,6 +287,7 @@ type Case = (
     &'static str,
     Option<&'static str>,
     Option<&'static str>,
+    Option<(&'static str, &'static str)>,
 );
 
 const VALID: &[Case] = &[
@@ -298,6 +299,7 @@ const VALID: &[Case] = &[
         "Genova",
         None,
         None,
+        None,
     ),
     (
         "capacity-savona-ferrando.json",
@@ -305,6 +307,7 @@ const VALID: &[Case] = &[
         RequestedAct::AdsAppointment,
         "009056",
         "Savona",
+        None,
         None,
         None,
     ),
@@ -316,6 +319,7 @@ const VALID: &[Case] = &[
         "Imperia",
         None,
         None,
+        None,
     ),
     (
         "capacity-la-spezia-bertoni.json",
@@ -325,6 +329,7 @@ const VALID: &[Case] = &[
         "La Spezia",
         Some("0110150093"),
         None,
+        None,
     ),
     (
         "capacity-varese-ligure-cevasco.json",
@@ -332,6 +337,7 @@ const VALID: &[Case] = &[
         RequestedAct::AdsAppointment,
         "011029",
         "Varese Ligure",
+        None,
         None,
         None,
     ),
@@ -343,6 +349,7 @@ const VALID: &[Case] = &[
         "Genova",
         Some("0100250093"),
         None,
+        Some(("2417", "2023")),
     ),
     (
         "capacity-istanza-albenga-ghiglione.json",
@@ -350,8 +357,9 @@ const VALID: &[Case] = &[
         RequestedAct::Istanza,
         "009002",
         "Albenga",
+        Some("0090560095"),
         None,
-        None,
+        Some(("655", "2025")),
     ),
     (
         "capacity-self-rapallo-oneto.json",
@@ -359,6 +367,7 @@ const VALID: &[Case] = &[
         RequestedAct::AdsAppointment,
         "010046",
         "Rapallo",
+        None,
         None,
         None,
     ),
@@ -370,6 +379,7 @@ const VALID: &[Case] = &[
         "Genova",
         None,
         Some("2026-11-26T19:05:00+01:00"),
+        None,
     ),
     (
         "tso-la-spezia-baldassini.json",
@@ -379,6 +389,7 @@ const VALID: &[Case] = &[
         "La Spezia",
         Some("0110150093"),
         Some("2026-10-14T23:10:00+02:00"),
+        None,
     ),
     (
         "tso-sanremo-lorenzi.json",
@@ -388,6 +399,17 @@ const VALID: &[Case] = &[
         "Sanremo",
         None,
         Some("2026-11-23T09:45:00+01:00"),
+        None,
+    ),
+    (
+        "ads-accounts-savona-siccardi.json",
+        Kind::AdsAccounts,
+        RequestedAct::AdsAccounts,
+        "009056",
+        "Savona",
+        Some("0090560095"),
+        None,
+        Some(("1187", "2022")),
     ),
 ];
 
@@ -405,7 +427,7 @@ fn every_valid_fixture_yields_its_facts() {
             "{f}: add its expected facts to VALID"
         );
     }
-    for &(file, kind, act, istat, comune, court, deadline) in VALID {
+    for &(file, kind, act, istat, comune, court, deadline, case) in VALID {
         let rel = format!("valid/{file}");
         let (facts, issues) = facts_of(&rel);
         assert_eq!(facts.kind, kind, "{file}");
@@ -414,6 +436,16 @@ fn every_valid_fixture_yields_its_facts() {
         assert_eq!(facts.comune_name.as_deref(), Some(comune), "{file}");
         assert_eq!(facts.competent_court.as_deref(), court, "{file}");
         assert_eq!(facts.tso_deadline.as_deref(), deadline, "{file}");
+        let got = facts
+            .court_case
+            .as_ref()
+            .map(|c| (c.number.as_str(), c.year.as_str()));
+        assert_eq!(got, case, "{file}");
+        assert_eq!(
+            facts.court_case.is_some(),
+            act.concerns_existing_case(),
+            "{file}"
+        );
 
         // The codice fiscale comes back upper case and equal to the Patient's.
         let bundle = load(&rel);
@@ -453,6 +485,25 @@ fn specific_facts() {
             comune_istat: Some("010025".into()),
             comune_name: Some("Genova".into()),
             competent_court: None,
+            court_case: None,
+            tso_deadline: None,
+        }
+    );
+    let (facts, issues) = facts_of("valid/ads-accounts-savona-siccardi.json");
+    assert!(issues.is_empty(), "{}", summary(&issues));
+    assert_eq!(
+        facts,
+        Facts {
+            kind: Kind::AdsAccounts,
+            act: RequestedAct::AdsAccounts,
+            subject_cf: "SCCVCN52C08I480T".into(),
+            comune_istat: Some("009056".into()),
+            comune_name: Some("Savona".into()),
+            competent_court: Some("0090560095".into()),
+            court_case: Some(CourtCase {
+                number: "1187".into(),
+                year: "2022".into(),
+            }),
             tso_deadline: None,
         }
     );
@@ -548,6 +599,141 @@ fn a_tso_deadline_already_passed_is_a_warning() {
         issues.iter().map(|i| i.rule).collect::<Vec<_>>(),
         ["tso_deadline_passed"]
     );
+}
+
+/// The extension with this url on the first entry's Composition.
+fn extension_mut<'a>(bundle: &'a mut Value, url: &str) -> &'a mut Value {
+    bundle["entry"][0]["resource"]["extension"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["url"] == url)
+        .unwrap()
+}
+
+const COURT_CASE: &str = "https://ponte.example/fhir/StructureDefinition/court-case";
+
+#[test]
+fn a_court_case_on_a_new_case_is_ignored_with_a_warning() {
+    for file in [
+        "valid/capacity-la-spezia-bertoni.json",
+        "valid/tso-la-spezia-baldassini.json",
+    ] {
+        let mut bundle = load(file);
+        let exts = bundle["entry"][0]["resource"]["extension"]
+            .as_array_mut()
+            .unwrap();
+        exts.push(json!({"url": COURT_CASE,
+            "valueIdentifier": {"system": "urn:ponte:numero-ruolo", "value": "not a case"}}));
+        let at = format!("Bundle.entry[0].resource.extension[{}]", exts.len() - 1);
+        let (facts, issues) = profile::check(&bundle, &ProfileLimits::default());
+        let facts = facts.unwrap_or_else(|| panic!("{file}: {}", summary(&issues)));
+        assert_eq!(facts.court_case, None, "{file}");
+        assert_eq!(issues.len(), 1, "{file}: {}", summary(&issues));
+        let w = &issues[0];
+        assert_eq!(
+            (w.severity, w.rule, w.code, w.expression.as_deref()),
+            (
+                Severity::Warning,
+                "court_case_unexpected",
+                "business-rule",
+                Some(at.as_str())
+            ),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn court_case_values() {
+    let cases = [
+        ("1/1990", Some(("1", "1990"))),
+        ("9999999/2100", Some(("9999999", "2100"))),
+        (" 0042/2025 ", Some(("0042", "2025"))),
+        ("12345678/2025", None),
+        ("0/2025", None),
+        ("1234/25", None),
+        ("1234/1989", None),
+        ("1234/2101", None),
+        ("1234 /2025", None),
+        ("1234/2025/1", None),
+        ("RG 1234/2025", None),
+        ("1234", None),
+        ("", None),
+    ];
+    for (value, want) in cases {
+        let mut bundle = load("valid/capacity-ads-report-genova-canepa.json");
+        extension_mut(&mut bundle, COURT_CASE)["valueIdentifier"]["value"] = json!(value);
+        let (facts, issues) = profile::check(&bundle, &ProfileLimits::default());
+        match want {
+            Some((number, year)) => {
+                let facts = facts.unwrap_or_else(|| panic!("{value:?}: {}", summary(&issues)));
+                assert_eq!(
+                    facts.court_case,
+                    Some(CourtCase {
+                        number: number.into(),
+                        year: year.into()
+                    }),
+                    "{value:?}"
+                );
+            }
+            None => {
+                assert!(facts.is_none(), "{value:?} accepted");
+                assert_eq!(
+                    errors(&issues).iter().map(|i| i.rule).collect::<Vec<_>>(),
+                    ["court_case_format"],
+                    "{value:?}"
+                );
+            }
+        }
+    }
+    // Another system is a format error too.
+    let mut bundle = load("valid/capacity-ads-report-genova-canepa.json");
+    extension_mut(&mut bundle, COURT_CASE)["valueIdentifier"]["system"] =
+        json!("urn:ponte:codice-ufficio");
+    let (facts, issues) = profile::check(&bundle, &ProfileLimits::default());
+    assert!(facts.is_none());
+    assert_eq!(issues[0].rule, "court_case_format");
+}
+
+#[test]
+fn an_istanza_needs_its_case_and_court() {
+    let mut bundle = load("valid/capacity-istanza-albenga-ghiglione.json");
+    bundle["entry"][0]["resource"]["extension"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["url"] == "https://ponte.example/fhir/StructureDefinition/petitioner");
+    let (facts, issues) = profile::check(&bundle, &ProfileLimits::default());
+    assert!(facts.is_none());
+    let mut rules: Vec<&str> = errors(&issues).iter().map(|i| i.rule).collect();
+    rules.sort_unstable();
+    assert_eq!(rules, ["competent_court_required", "court_case_required"]);
+}
+
+#[test]
+fn accounts_may_be_authored_by_an_organization_or_a_practitioner_alone() {
+    let base = load("valid/ads-accounts-savona-siccardi.json");
+    let entry_of = |rtype: &str| {
+        base["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == rtype)
+            .unwrap()["fullUrl"]
+            .clone()
+    };
+    for rtype in [
+        "Organization",
+        "PractitionerRole",
+        "Practitioner",
+        "RelatedPerson",
+    ] {
+        let mut bundle = base.clone();
+        bundle["entry"][0]["resource"]["author"] = json!([{"reference": entry_of(rtype)}]);
+        let (facts, issues) = profile::check(&bundle, &ProfileLimits::default());
+        assert!(facts.is_some(), "{rtype}: {}", summary(&issues));
+        assert!(issues.is_empty(), "{rtype}: {}", summary(&issues));
+    }
 }
 
 #[test]

@@ -15,6 +15,7 @@
 
 pub mod datiatto;
 pub mod envelope;
+pub mod mainact;
 pub mod sign;
 pub mod xsd;
 

@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::{
     AccessRule, AdminConfig, AgencyConfig, Config, DevPkiConfig, EvidenceConfig, FhirConfig, Mode,
-    ServerConfig, StoreConfig, TlsConfig,
+    PctConfig, ServerConfig, SignerConfig, StoreConfig, TlsConfig,
 };
 
 /// The development configuration compiled into the binary: the same text as
@@ -186,8 +186,8 @@ fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<(), Stri
 fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<Config> {
     let before = errors.len();
     let known: HashSet<&str> = [
-        "mode", "server", "tls", "admin", "store", "dev_pki", "evidence", "fhir", "agencies",
-        "access",
+        "mode", "server", "tls", "admin", "store", "dev_pki", "evidence", "fhir", "pct", "signer",
+        "office", "agencies", "access",
     ]
     .into();
     for (key, value) in &table {
@@ -201,6 +201,9 @@ fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<C
             "dev_pki" => check::<DevPkiConfig>(key, value, errors),
             "evidence" => check::<EvidenceConfig>(key, value, errors),
             "fhir" => check::<FhirConfig>(key, value, errors),
+            "pct" => check::<PctConfig>(key, value, errors),
+            "signer" => check::<SignerConfig>(key, value, errors),
+            "office" => check::<ponte_mappings::OfficeProfile>(key, value, errors),
             "agencies" => check::<Vec<AgencyConfig>>(key, value, errors),
             "access" => check::<Vec<AccessRule>>(key, value, errors),
             other => errors.push(ConfigError::new(other, "unknown key").expected(format!(

@@ -13,6 +13,7 @@
 
 mod access;
 mod load;
+mod pct;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 
 pub use access::{AccessRule, Method, RoutePattern};
 pub use load::{ConfigError, ConfigErrors, EMBEDDED_DEFAULT, Source, load};
+pub use pct::{PctConfig, SignerConfig};
 
 use crate::identity::{AgencyId, CertFingerprint, Role};
 
@@ -54,6 +56,17 @@ pub struct Config {
     /// FHIR intake.
     #[serde(default)]
     pub fhir: FhirConfig,
+    /// The PCT filing pipeline.
+    #[serde(default)]
+    pub pct: PctConfig,
+    /// Who signs filings.
+    #[serde(default)]
+    pub signer: SignerConfig,
+    /// The proximity office filing on the citizens' behalf (its name, codice
+    /// fiscale, address, officers, PEC address). Filings cannot be built
+    /// without it.
+    #[serde(default)]
+    pub office: Option<ponte_mappings::OfficeProfile>,
     /// The agencies allowed to connect.
     #[serde(default)]
     pub agencies: Vec<AgencyConfig>,

@@ -55,6 +55,12 @@ pub struct Shared<S> {
     pub fhir_limits: ponte_fhir::parse::Limits,
     /// Idempotency keys of submissions being processed.
     pub in_flight: crate::intake::InFlight,
+    /// The court registry in force (`/registry/…`); `None` when it could
+    /// not be loaded (the routes then answer 503).
+    pub courts: Option<crate::filing::Courts>,
+    /// Wakes the filing pipeline when a submission is accepted or the
+    /// office chooses a court.
+    pub pipeline_wake: Arc<tokio::sync::Notify>,
 }
 
 /// What the edge needs of the evidence log: the key that signs receipts and

@@ -67,6 +67,8 @@ fn fixture(tweak: impl FnOnce(&mut Config)) -> Fixture {
             },
             fhir_limits: Default::default(),
             in_flight: Default::default(),
+            courts: None,
+            pipeline_wake: Default::default(),
         }),
         asl: conn_for(&directory, &asl.cert_pem),
         stranger: conn_for(&directory, &stranger.cert_pem),

@@ -9,6 +9,34 @@ use super::key::Verifier;
 use super::merkle::{self, Hash};
 use super::{Checkpoint, Entry};
 
+/// Builds a bundle for `entries`: signs a checkpoint now (covering every
+/// entry found) and proves each entry against it.
+pub async fn prove<S: crate::store::EvidenceStore>(
+    store: &S,
+    key: &std::sync::Arc<super::LogKey>,
+    origin: &str,
+    entries: &[super::StoredEntry],
+) -> Result<Bundle, crate::store::Error> {
+    let cp = store
+        .checkpoint(std::sync::Arc::clone(key), origin.to_owned())
+        .await?;
+    let mut proved = Vec::with_capacity(entries.len());
+    for stored in entries {
+        let path = store.inclusion_proof(stored.index, cp.size).await?;
+        proved.push(ProvedEntry {
+            index: stored.index,
+            entry: String::from_utf8_lossy(&stored.entry).into_owned(),
+            path: path.iter().map(hex::encode).collect(),
+        });
+    }
+    Ok(Bundle {
+        format: FORMAT.to_owned(),
+        vkey: key.verifier().to_vkey(),
+        checkpoint: cp.note,
+        entries: proved,
+    })
+}
+
 /// Format tag of version 1.
 pub const FORMAT: &str = "ponte-evidence-bundle/1";
 

@@ -9,6 +9,7 @@
 //! Every write is durable when its future resolves: the caller may then
 //! acknowledge. Writes are group-committed (many callers, one fsync).
 
+mod filing;
 mod sqlite;
 mod submission;
 mod types;
@@ -18,6 +19,10 @@ pub(crate) mod tests;
 
 use std::future::Future;
 
+pub use filing::{
+    ArtefactInfo, CourtRef, FilingFilter, FilingProblem, FilingRecord, FilingState, NewArtefact,
+    NewFiling, NewRegistryImport, RegistrySnapshot, SubmissionRecord, WorkItem,
+};
 pub use sqlite::{LogFile, SqliteStore};
 pub use submission::{Accepted, IdempotentAnswer, NewSubmission, TaskFilter, TaskRecord};
 pub use types::{
@@ -199,6 +204,78 @@ pub trait SubmissionStore: Send + Sync + 'static {
     fn ready_work(&self) -> impl Future<Output = Result<Vec<(i64, String, String)>>> + Send;
 }
 
+/// The filing pipeline's work queue and the filings it builds.
+pub trait FilingStore: Send + Sync + 'static {
+    /// Makes every row left `running` by a previous process `ready` again
+    /// (called once at start, before any worker runs); returns how many.
+    fn recover_work(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Claims the oldest ready row whose time has come: marks it running
+    /// until `lease_until` (RFC 3339) and counts the attempt. Durable.
+    fn claim_work(
+        &self,
+        now: String,
+        lease_until: String,
+    ) -> impl Future<Output = Result<Option<WorkItem>>> + Send;
+
+    /// Gives a claimed row back for a later attempt after a transient
+    /// failure (`error` is a bounded code).
+    fn retry_work(
+        &self,
+        row: i64,
+        available_at: String,
+        error: String,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Writes the end of a build atomically (see [`NewFiling`]) with its
+    /// evidence entry.
+    fn finish_filing(
+        &self,
+        filing: NewFiling,
+    ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
+
+    /// The office chooses the court of a filing that is on hold: the work
+    /// is queued again with that court, the Task goes back to `received`.
+    /// [`Error::Conflict`] unless the filing is on hold.
+    fn choose_court(
+        &self,
+        filing_id: String,
+        court: String,
+        agency: String,
+    ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
+
+    /// One filing.
+    fn filing(&self, id: String) -> impl Future<Output = Result<FilingRecord>> + Send;
+
+    /// Filings, newest first.
+    fn filings(
+        &self,
+        filter: FilingFilter,
+    ) -> impl Future<Output = Result<Vec<FilingRecord>>> + Send;
+
+    /// One artefact's media type and bytes.
+    fn filing_artefact(
+        &self,
+        filing_id: String,
+        name: String,
+    ) -> impl Future<Output = Result<(String, Vec<u8>)>> + Send;
+}
+
+/// The court registry imported with `ponte registry import`.
+pub trait RegistryStore: Send + Sync + 'static {
+    /// Stores a registry as the one in force, with an evidence entry.
+    fn import_registry(
+        &self,
+        import: NewRegistryImport,
+    ) -> impl Future<Output = Result<(i64, crate::evidence::Recorded)>> + Send;
+
+    /// The registry in force, if one was imported.
+    fn latest_registry(&self) -> impl Future<Output = Result<Option<RegistrySnapshot>>> + Send;
+
+    /// The id of the registry in force (cheap; to notice a new import).
+    fn latest_registry_id(&self) -> impl Future<Output = Result<Option<i64>>> + Send;
+}
+
 /// Health of the store, for `/readyz`.
 pub trait Health: Send + Sync + 'static {
     /// `Ok` when the store can take writes now.
@@ -206,6 +283,18 @@ pub trait Health: Send + Sync + 'static {
 }
 
 /// Everything the gateway needs from a store.
-pub trait Store: ExchangeStore + EvidenceStore + SubmissionStore + Health + Clone {}
+pub trait Store:
+    ExchangeStore + EvidenceStore + SubmissionStore + FilingStore + RegistryStore + Health + Clone
+{
+}
 
-impl<T: ExchangeStore + EvidenceStore + SubmissionStore + Health + Clone> Store for T {}
+impl<T> Store for T where
+    T: ExchangeStore
+        + EvidenceStore
+        + SubmissionStore
+        + FilingStore
+        + RegistryStore
+        + Health
+        + Clone
+{
+}

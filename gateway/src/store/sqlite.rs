@@ -11,7 +11,9 @@
 //! running gateway, writes fail (fail-closed) instead of going to an
 //! unlinked file that would vanish at exit.
 
+mod filings;
 mod migrations;
+mod registry;
 mod submissions;
 mod writer;
 
@@ -95,6 +97,25 @@ impl SqliteStore {
             .await
             .map_err(|_| Error::Unavailable(None))?;
         rx.await.map_err(|_| Error::Unavailable(None))?
+    }
+
+    /// Runs `work` on the writer thread in its own savepoint of the next
+    /// group commit; durable when the future resolves. `work` may append
+    /// evidence entries through the [`writer::Appender`].
+    async fn run_write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection, &mut writer::Appender<'_>) -> Result<T> + Send + 'static,
+    {
+        let boxed: writer::RunWork =
+            Box::new(move |conn, appender| Ok(Box::new(work(conn, appender)?)));
+        let value = self
+            .write(|reply| WriteOp::Run { work: boxed, reply })
+            .await?;
+        value
+            .downcast::<T>()
+            .map(|v| *v)
+            .map_err(|_| Error::Other("write returned an unexpected type".into()))
     }
 
     /// Runs `f` on a read connection on a blocking thread.

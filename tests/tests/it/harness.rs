@@ -117,6 +117,64 @@ impl Default for Options {
     }
 }
 
+/// `[pct]`, `[signer]` and `[office]` for a test server: the repository's
+/// schemas and mapping files, the development registry with its courts'
+/// certificate pointed at the test PKI, the test PKI's signer.
+pub fn pipeline_config(dir: &Path) -> String {
+    let pki = dev_pki();
+    let root = workspace_root();
+    let registry = registry_for_test_pki(dir);
+    format!(
+        r#"
+[pct]
+schemas = "{schemas}"
+mappings = "{mappings}"
+registry = "{registry}"
+poll_interval = "100ms"
+retry_backoff = "1s"
+[signer]
+cert = "{pki}/signer.pem"
+key = "{pki}/signer.key"
+[office]
+name = "Ufficio di Prossimità di Genova (test)"
+codice_fiscale = "00856930102"
+town = "Genova"
+pec_address = "ufficioprossimita.genova@pec.ponte.test"
+address = {{ street = "Via Garibaldi", number = "9", postcode = "16124", town = "Genova", province = "GE", country = "IT" }}
+officers = [{{ surname = "Rossi", given_name = "Maria", codice_fiscale = "RSSMRA80C55D969V" }}]
+"#,
+        schemas = shared_dir().join("pct-xsd").display(),
+        mappings = root.join("mappings/files").display(),
+        registry = registry.display(),
+        pki = pki.display(),
+    )
+}
+
+/// `../shared` beside the repository.
+pub fn shared_dir() -> PathBuf {
+    workspace_root().join("../shared")
+}
+
+/// The development registry, with every court's encryption certificate
+/// pointed at the test PKI's court certificate; written into `dir`.
+pub fn registry_for_test_pki(dir: &Path) -> PathBuf {
+    let text =
+        std::fs::read_to_string(workspace_root().join("adapters/registry/data/dev-registry.toml"))
+            .unwrap();
+    let cert = dev_pki().join("court-encryption.pem");
+    let text = text.replace(
+        "\"../../../certs/dev/court-encryption.pem\"",
+        &format!("{:?}", cert.display().to_string()),
+    );
+    assert!(
+        text.contains(&cert.display().to_string()),
+        "registry cert path changed"
+    );
+    let path = dir.join("registry.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// A running `ponte serve`, killed on drop.
 pub struct Server {
     child: Child,
@@ -182,6 +240,7 @@ checkpoint_entries = {cpe}
             crls = crls.join(", "),
             data = dir.path().join("data").display(),
         );
+        let config = format!("{config}\n{}", pipeline_config(dir.path()));
         let config_path = dir.path().join("ponte.toml");
         std::fs::write(&config_path, config).unwrap();
         let mut command = Command::new(ponte_bin());

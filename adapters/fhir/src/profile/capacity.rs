@@ -99,7 +99,7 @@ pub(super) fn check<'a>(cx: &mut Cx<'a>, doc: &Doc<'a>) -> Outcome {
     require_diagnosis(cx, doc);
     require_certificate(cx, LOINC, LOINC_CAPACITY_REPORT);
     petitioners(cx, doc);
-    let (comune_istat, comune_name) = residence(cx, doc);
+    let (comune_istat, comune_name) = residence(cx, doc, true);
     Outcome {
         comune_istat,
         comune_name,
@@ -138,8 +138,12 @@ fn capacity_finding(cx: &mut Cx<'_>, doc: &Doc<'_>) {
 }
 
 /// The comune of the subject's current home address. Without one, the
-/// sender must name the competent court.
-fn residence(cx: &mut Cx<'_>, doc: &Doc<'_>) -> (Option<String>, Option<String>) {
+/// sender must name the competent court (when `required`).
+pub(super) fn residence(
+    cx: &mut Cx<'_>,
+    doc: &Doc<'_>,
+    required: bool,
+) -> (Option<String>, Option<String>) {
     let Some(p) = doc.subject else {
         return (None, None);
     };
@@ -154,20 +158,25 @@ fn residence(cx: &mut Cx<'_>, doc: &Doc<'_>) -> (Option<String>, Option<String>)
         .or(homes.first())
         .copied();
     let Some((i, address)) = current else {
-        if doc.competent_court.is_none() {
+        if required && doc.competent_court.is_none() {
             cx.push(&rules::RESIDENCE_REQUIRED, p.at("address"));
         }
         return (None, None);
     };
     let path = p.at(&format!("address[{i}]"));
     let comune = cx.comune(address, &path);
-    if comune.name.is_none() && doc.competent_court.is_none() {
+    if required && comune.name.is_none() && doc.competent_court.is_none() {
         cx.push(&rules::RESIDENCE_REQUIRED, format!("{path}.city"));
     }
     (comune.istat, comune.name)
 }
 
-fn petitioners<'a>(cx: &mut Cx<'a>, doc: &Doc<'a>) {
+/// Whether the act is filed by the amministratore (relationship GUARD).
+fn by_guardian(act: RequestedAct) -> bool {
+    matches!(act, RequestedAct::AdsReport | RequestedAct::AdsAccounts)
+}
+
+pub(super) fn petitioners<'a>(cx: &mut Cx<'a>, doc: &Doc<'a>) {
     let comp = doc.composition;
     let exts: Vec<(usize, &Value)> = items(comp.resource, "extension")
         .iter()
@@ -198,7 +207,7 @@ fn self_petition(cx: &mut Cx<'_>, doc: &Doc<'_>, p: Entry<'_>, path: &str) {
         cx.push(&rules::PETITIONER_PATIENT, path.to_owned());
         return;
     }
-    if doc.act == RequestedAct::AdsReport {
+    if by_guardian(doc.act) {
         cx.push(&rules::PETITIONER_NOT_GUARDIAN, path.to_owned());
     }
     if !items(p.resource, "address").iter().any(is_postal_address) {
@@ -236,7 +245,7 @@ fn related_person<'a>(cx: &mut Cx<'a>, doc: &Doc<'a>, rp: Entry<'a>) {
     }
     if codes.is_empty() {
         cx.push(&rules::PETITIONER_RELATIONSHIP, rp.at("relationship"));
-    } else if doc.act == RequestedAct::AdsReport && !codes.contains(&"GUARD") {
+    } else if by_guardian(doc.act) && !codes.contains(&"GUARD") {
         cx.push(&rules::PETITIONER_NOT_GUARDIAN, rp.at("relationship"));
     }
 

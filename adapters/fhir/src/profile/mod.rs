@@ -1,7 +1,7 @@
 //! Ponte's own profiles for what health authorities send: the capacity
-//! report (certificate for an amministratore di sostegno, LOINC 72267-8) and
-//! the TSO proposal (Ponte-defined document type). No Italian IG covers
-//! either, so Ponte defines them; `docs/fhir-profiles.md` is the reference,
+//! report (certificate for an amministratore di sostegno, LOINC 72267-8),
+//! the TSO proposal and the AdS accounts (Ponte-defined document types). No
+//! Italian IG covers them, so Ponte defines them; `docs/fhir-profiles.md` is the reference,
 //! with full examples and every rule.
 //!
 //! [`check`] works on the JSON of a Bundle that already parsed (fhir-sdk) and
@@ -9,6 +9,7 @@
 //! ([`Facts`]) and lists every problem as an [`Issue`]. Messages never carry
 //! data from the submission, only the FHIRPath of the offending element.
 
+mod accounts;
 mod capacity;
 mod common;
 mod rules;
@@ -23,7 +24,7 @@ pub use self::rules::{RULES, Rule};
 
 /// Base of every canonical URL Ponte defines.
 pub const PONTE_FHIR_BASE: &str = "https://ponte.example/fhir";
-/// Ponte's document types: `tso-proposal`, `tso-mayor-order`.
+/// Ponte's document types: `tso-proposal`, `tso-mayor-order`, `ads-accounts`.
 pub const DOCUMENT_TYPE_SYSTEM: &str = "https://ponte.example/fhir/CodeSystem/document-type";
 /// Ponte's requested acts, carried in `Composition.category`.
 pub const REQUESTED_ACT_SYSTEM: &str = "https://ponte.example/fhir/CodeSystem/requested-act";
@@ -34,6 +35,13 @@ pub const COMPETENT_COURT_URL: &str =
 pub const PETITIONER_URL: &str = "https://ponte.example/fhir/StructureDefinition/petitioner";
 /// Identifier system of a court's codice ufficio (10 digits).
 pub const CODICE_UFFICIO_SYSTEM: &str = "urn:ponte:codice-ufficio";
+/// Extension on Composition: the existing case (`valueIdentifier`).
+pub const COURT_CASE_URL: &str = "https://ponte.example/fhir/StructureDefinition/court-case";
+/// Identifier system of a case number in a court's register, written
+/// `<numero>/<anno>` (e.g. `1234/2025`); the court is the competent court.
+/// Named after `NumeroRuolo`, the element in which the court's registry
+/// returns the number it assigned (EsitoAtto).
+pub const NUMERO_RUOLO_SYSTEM: &str = "urn:ponte:numero-ruolo";
 /// LOINC code of a capacity report: "Evaluation of mental and physical
 /// incapacity certificate Document".
 pub const LOINC_CAPACITY_REPORT: &str = "72267-8";
@@ -41,6 +49,9 @@ pub const LOINC_CAPACITY_REPORT: &str = "72267-8";
 pub const TSO_PROPOSAL_CODE: &str = "tso-proposal";
 /// Ponte code of the mayor's TSO order in [`DOCUMENT_TYPE_SYSTEM`].
 pub const TSO_MAYOR_ORDER_CODE: &str = "tso-mayor-order";
+/// Ponte code of the accounts of an amministratore di sostegno (rendiconto)
+/// in [`DOCUMENT_TYPE_SYSTEM`].
+pub const ADS_ACCOUNTS_CODE: &str = "ads-accounts";
 
 /// The act the sender asks the court for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,15 +64,19 @@ pub enum RequestedAct {
     TsoConvalida,
     /// Istanza al giudice tutelare in an existing case (authorisations, …).
     Istanza,
+    /// Rendiconto (periodic accounts) of an existing amministrazione di
+    /// sostegno.
+    AdsAccounts,
 }
 
 impl RequestedAct {
     /// All acts.
-    pub const ALL: [RequestedAct; 4] = [
+    pub const ALL: [RequestedAct; 5] = [
         RequestedAct::AdsAppointment,
         RequestedAct::AdsReport,
         RequestedAct::TsoConvalida,
         RequestedAct::Istanza,
+        RequestedAct::AdsAccounts,
     ];
 
     /// The code in [`REQUESTED_ACT_SYSTEM`].
@@ -71,7 +86,17 @@ impl RequestedAct {
             RequestedAct::AdsReport => "ads-report",
             RequestedAct::TsoConvalida => "tso-convalida",
             RequestedAct::Istanza => "istanza",
+            RequestedAct::AdsAccounts => "ads-accounts",
         }
+    }
+
+    /// Whether the act is filed in a case the court already has: it then
+    /// needs the case number ([`COURT_CASE_URL`]) and the competent court.
+    pub fn concerns_existing_case(&self) -> bool {
+        matches!(
+            self,
+            RequestedAct::AdsReport | RequestedAct::Istanza | RequestedAct::AdsAccounts
+        )
     }
 
     /// The act with this code.
@@ -87,6 +112,18 @@ pub enum Kind {
     CapacityReport,
     /// TSO proposal: Composition.type Ponte document-type `tso-proposal`.
     TsoProposal,
+    /// Accounts (rendiconto) of an amministratore di sostegno:
+    /// Composition.type Ponte document-type `ads-accounts`.
+    AdsAccounts,
+}
+
+/// An existing case in the competent court's register (`procedimento`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CourtCase {
+    /// The case number (`numero`): 1 to 7 digits, as sent.
+    pub number: String,
+    /// The year the case was registered (`anno`): 4 digits.
+    pub year: String,
 }
 
 /// What the gateway needs to route a valid submission.
@@ -104,8 +141,12 @@ pub struct Facts {
     pub comune_istat: Option<String>,
     /// Name of that comune, as sent.
     pub comune_name: Option<String>,
-    /// Codice ufficio (10 digits) of the competent court, when the sender named it.
+    /// Codice ufficio (10 digits) of the competent court, when the sender
+    /// named it (always for an act in an existing case).
     pub competent_court: Option<String>,
+    /// The existing case, for the acts that concern one
+    /// ([`RequestedAct::concerns_existing_case`]); `None` otherwise.
+    pub court_case: Option<CourtCase>,
     /// TSO only: the judge's deadline, RFC 3339 in the order's offset: the
     /// time of the mayor's order + 48 hours.
     pub tso_deadline: Option<String>,
@@ -177,6 +218,8 @@ fn check_in(cx: &mut Cx<'_>) -> Option<Facts> {
         Kind::CapacityReport
     } else if has_coding(comp.get("type"), DOCUMENT_TYPE_SYSTEM, TSO_PROPOSAL_CODE) {
         Kind::TsoProposal
+    } else if has_coding(comp.get("type"), DOCUMENT_TYPE_SYSTEM, ADS_ACCOUNTS_CODE) {
+        Kind::AdsAccounts
     } else {
         cx.push(&rules::DOCUMENT_TYPE_UNSUPPORTED, composition.at("type"));
         return None;
@@ -189,10 +232,23 @@ fn check_in(cx: &mut Cx<'_>) -> Option<Facts> {
         cx.push(&rules::COMPOSITION_DATE_REQUIRED, composition.at("date"));
     }
     let act = requested_act(cx, composition, kind);
-    let competent_court = competent_court(cx, composition);
+    let (competent_court, court_given) = competent_court(cx, composition);
+    if act.concerns_existing_case() && !court_given {
+        cx.push(
+            &rules::COMPETENT_COURT_REQUIRED,
+            composition.at("extension"),
+        );
+    }
+    let court_case = court_case(cx, composition, act);
     let subject = subject(cx, composition);
     let subject_cf = subject.and_then(|p| check_patient(cx, p));
-    let author = author(cx, composition);
+    let author = match kind {
+        Kind::AdsAccounts => {
+            accounts::author(cx, composition);
+            None
+        }
+        Kind::CapacityReport | Kind::TsoProposal => author(cx, composition),
+    };
     custodian(cx, composition);
     let section_entries = section_entries(cx, composition);
     if let Some(p) = subject {
@@ -210,6 +266,7 @@ fn check_in(cx: &mut Cx<'_>) -> Option<Facts> {
     let outcome = match kind {
         Kind::CapacityReport => capacity::check(cx, &doc),
         Kind::TsoProposal => tso::check(cx, &doc),
+        Kind::AdsAccounts => accounts::check(cx, &doc),
     };
     Some(Facts {
         kind,
@@ -218,6 +275,7 @@ fn check_in(cx: &mut Cx<'_>) -> Option<Facts> {
         comune_istat: outcome.comune_istat,
         comune_name: outcome.comune_name,
         competent_court: doc.competent_court,
+        court_case,
         tso_deadline: outcome.tso_deadline,
     })
 }
@@ -273,14 +331,20 @@ fn requested_act(cx: &mut Cx<'_>, comp: Entry<'_>, kind: Kind) -> RequestedAct {
         Some(found) => found,
         // A capacity report that names no act asks for an AdS appointment;
         // a TSO proposal always asks for the convalida.
+        // AdS accounts always ask for the accounts to be filed.
         None => match kind {
             Kind::CapacityReport => (RequestedAct::AdsAppointment, comp.at("category")),
             Kind::TsoProposal => (RequestedAct::TsoConvalida, comp.at("category")),
+            Kind::AdsAccounts => (RequestedAct::AdsAccounts, comp.at("category")),
         },
     };
     let fits = match kind {
-        Kind::CapacityReport => act != RequestedAct::TsoConvalida,
+        Kind::CapacityReport => matches!(
+            act,
+            RequestedAct::AdsAppointment | RequestedAct::AdsReport | RequestedAct::Istanza
+        ),
         Kind::TsoProposal => act == RequestedAct::TsoConvalida,
+        Kind::AdsAccounts => act == RequestedAct::AdsAccounts,
     };
     if !fits {
         cx.push(&rules::REQUESTED_ACT_KIND, path);
@@ -288,7 +352,9 @@ fn requested_act(cx: &mut Cx<'_>, comp: Entry<'_>, kind: Kind) -> RequestedAct {
     act
 }
 
-fn competent_court(cx: &mut Cx<'_>, comp: Entry<'_>) -> Option<String> {
+/// The competent court, and whether any competent-court extension was given
+/// (well-formed or not).
+fn competent_court(cx: &mut Cx<'_>, comp: Entry<'_>) -> (Option<String>, bool) {
     let mut court = None;
     let mut seen = 0;
     for (i, ext) in items(comp.resource, "extension").iter().enumerate() {
@@ -320,7 +386,69 @@ fn competent_court(cx: &mut Cx<'_>, comp: Entry<'_>) -> Option<String> {
             ),
         }
     }
-    court
+    (court, seen > 0)
+}
+
+/// The existing case: required, once and well-formed, for the acts that
+/// concern one; ignored with a warning on the others.
+fn court_case(cx: &mut Cx<'_>, comp: Entry<'_>, act: RequestedAct) -> Option<CourtCase> {
+    let exts: Vec<(usize, &Value)> = items(comp.resource, "extension")
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| text(e, "url") == Some(COURT_CASE_URL))
+        .collect();
+    if !act.concerns_existing_case() {
+        for (i, _) in exts {
+            cx.push(
+                &rules::COURT_CASE_UNEXPECTED,
+                comp.at(&format!("extension[{i}]")),
+            );
+        }
+        return None;
+    }
+    if exts.is_empty() {
+        cx.push(&rules::COURT_CASE_REQUIRED, comp.at("extension"));
+        return None;
+    }
+    let mut case = None;
+    for (n, (i, ext)) in exts.into_iter().enumerate() {
+        if n > 0 {
+            cx.push(
+                &rules::COURT_CASE_MULTIPLE,
+                comp.at(&format!("extension[{i}]")),
+            );
+            continue;
+        }
+        case = parse_court_case(ext.get("valueIdentifier"));
+        if case.is_none() {
+            cx.push(
+                &rules::COURT_CASE_FORMAT,
+                comp.at(&format!("extension[{i}].valueIdentifier")),
+            );
+        }
+    }
+    case
+}
+
+/// `{system: urn:ponte:numero-ruolo, value: "<numero>/<anno>"}`: numero 1 to
+/// 7 digits and not zero, anno 4 digits from 1990 to 2100.
+fn parse_court_case(ident: Option<&Value>) -> Option<CourtCase> {
+    let ident = ident?;
+    if text(ident, "system") != Some(NUMERO_RUOLO_SYSTEM) {
+        return None;
+    }
+    let (number, year) = text(ident, "value")?.split_once('/')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let number_ok = digits(number) && number.len() <= 7 && number.bytes().any(|b| b != b'0');
+    let year_ok = digits(year)
+        && year.len() == 4
+        && year
+            .parse::<u16>()
+            .is_ok_and(|y| (1990..=2100).contains(&y));
+    (number_ok && year_ok).then(|| CourtCase {
+        number: number.to_owned(),
+        year: year.to_owned(),
+    })
 }
 
 fn subject<'a>(cx: &mut Cx<'a>, comp: Entry<'a>) -> Option<Entry<'a>> {

@@ -57,8 +57,8 @@ rules! {
         "the Bundle has no Composition where the profile expects one (first entry of a document Bundle, focus of the MessageHeader of a message Bundle)",
         "il Bundle non contiene una Composition dove il profilo la prevede (prima entry di un Bundle document, focus del MessageHeader di un Bundle message)");
     DOCUMENT_TYPE_UNSUPPORTED = ("document_type_unsupported", "code-invalid", Error,
-        "Composition.type is neither a capacity report (LOINC 72267-8) nor a TSO proposal (Ponte document-type tso-proposal)",
-        "Composition.type non corrisponde né a un certificato di incapacità (LOINC 72267-8) né a una proposta di TSO (document-type Ponte tso-proposal)");
+        "Composition.type is not a capacity report (LOINC 72267-8), a TSO proposal or AdS accounts (Ponte document-type tso-proposal, ads-accounts)",
+        "Composition.type non corrisponde a un certificato di incapacità (LOINC 72267-8), a una proposta di TSO o a un rendiconto dell'AdS (document-type Ponte tso-proposal, ads-accounts)");
     COMPOSITION_STATUS = ("composition_status", "value", Error,
         "only a final or amended Composition can be filed",
         "si può depositare solo una Composition con stato final o amended");
@@ -66,20 +66,35 @@ rules! {
         "Composition.date is required",
         "Composition.date è obbligatorio");
     REQUESTED_ACT_UNKNOWN = ("requested_act_unknown", "code-invalid", Error,
-        "unknown requested act: use ads-appointment, ads-report, tso-convalida or istanza",
-        "atto richiesto sconosciuto: usare ads-appointment, ads-report, tso-convalida o istanza");
+        "unknown requested act: use ads-appointment, ads-report, tso-convalida, istanza or ads-accounts",
+        "atto richiesto sconosciuto: usare ads-appointment, ads-report, tso-convalida, istanza o ads-accounts");
     REQUESTED_ACT_MULTIPLE = ("requested_act_multiple", "business-rule", Error,
         "more than one requested act: send one act per Bundle",
         "più di un atto richiesto: inviare un solo atto per Bundle");
     REQUESTED_ACT_KIND = ("requested_act_kind", "business-rule", Error,
-        "the requested act does not fit the document: a TSO proposal asks for tso-convalida, a capacity report for ads-appointment, ads-report or istanza",
-        "l'atto richiesto non è coerente con il documento: una proposta di TSO chiede tso-convalida, un certificato di incapacità ads-appointment, ads-report o istanza");
+        "the requested act does not fit the document: a TSO proposal asks for tso-convalida, a capacity report for ads-appointment, ads-report or istanza, AdS accounts for ads-accounts",
+        "l'atto richiesto non è coerente con il documento: una proposta di TSO chiede tso-convalida, un certificato di incapacità ads-appointment, ads-report o istanza, un rendiconto dell'AdS ads-accounts");
     COMPETENT_COURT_FORMAT = ("competent_court_format", "value", Error,
         "the competent court must be a valueIdentifier with system urn:ponte:codice-ufficio and a 10-digit codice ufficio",
         "il tribunale competente deve essere un valueIdentifier con system urn:ponte:codice-ufficio e un codice ufficio di 10 cifre");
     COMPETENT_COURT_MULTIPLE = ("competent_court_multiple", "business-rule", Error,
         "more than one competent court",
         "più di un tribunale competente");
+    COMPETENT_COURT_REQUIRED = ("competent_court_required", "required", Error,
+        "an act in an existing case (ads-report, istanza, ads-accounts) needs the competent court, the court that has the case: Composition.extension competent-court",
+        "un atto in un procedimento esistente (ads-report, istanza, ads-accounts) richiede il tribunale competente, quello presso cui pende il procedimento: Composition.extension competent-court");
+    COURT_CASE_REQUIRED = ("court_case_required", "required", Error,
+        "an act in an existing case (ads-report, istanza, ads-accounts) needs the case number: Composition.extension court-case",
+        "un atto in un procedimento esistente (ads-report, istanza, ads-accounts) richiede il numero del procedimento: Composition.extension court-case");
+    COURT_CASE_FORMAT = ("court_case_format", "value", Error,
+        "the court case must be a valueIdentifier with system urn:ponte:numero-ruolo and value numero/anno: a number of 1 to 7 digits other than 0, a slash and a year from 1990 to 2100 (e.g. 1234/2025)",
+        "il procedimento deve essere un valueIdentifier con system urn:ponte:numero-ruolo e valore numero/anno: un numero da 1 a 7 cifre diverso da 0, una barra e un anno dal 1990 al 2100 (es. 1234/2025)");
+    COURT_CASE_MULTIPLE = ("court_case_multiple", "business-rule", Error,
+        "more than one court case: send one act per case",
+        "più di un procedimento: inviare un atto per procedimento");
+    COURT_CASE_UNEXPECTED = ("court_case_unexpected", "business-rule", Warning,
+        "a court case is given but the requested act opens a new case (ads-appointment, tso-convalida); it is ignored",
+        "è indicato un procedimento ma l'atto richiesto ne apre uno nuovo (ads-appointment, tso-convalida); viene ignorato");
     REFERENCE_UNRESOLVED = ("reference_unresolved", "not-found", Error,
         "the reference does not resolve to an entry of the Bundle",
         "il riferimento non corrisponde a nessuna entry del Bundle");
@@ -135,6 +150,9 @@ rules! {
     AUTHOR_REQUIRED = ("author_required", "required", Error,
         "Composition.author must include a PractitionerRole or a Practitioner",
         "Composition.author deve includere un PractitionerRole o un Practitioner");
+    ACCOUNTS_AUTHOR_REQUIRED = ("accounts_author_required", "required", Error,
+        "Composition.author of AdS accounts must include the amministratore (RelatedPerson), a PractitionerRole or Practitioner, or an Organization",
+        "Composition.author del rendiconto deve includere l'amministratore (RelatedPerson), un PractitionerRole o Practitioner, oppure un'Organization");
     PRACTITIONER_REQUIRED = ("practitioner_required", "required", Error,
         "the PractitionerRole must reference its Practitioner in the Bundle",
         "il PractitionerRole deve riferire il proprio Practitioner contenuto nel Bundle");
@@ -187,8 +205,8 @@ rules! {
 
     // ---- the petitioner ------------------------------------------------------------
     PETITIONER_REQUIRED = ("petitioner_required", "required", Error,
-        "a capacity report needs the petitioner: Composition.extension petitioner referencing a RelatedPerson or the subject Patient",
-        "un certificato di incapacità richiede il ricorrente: Composition.extension petitioner che riferisca un RelatedPerson o il Patient stesso");
+        "a capacity report or AdS accounts need the petitioner: Composition.extension petitioner referencing a RelatedPerson or the subject Patient",
+        "un certificato di incapacità o un rendiconto dell'AdS richiedono il ricorrente: Composition.extension petitioner che riferisca un RelatedPerson o il Patient stesso");
     PETITIONER_TYPE = ("petitioner_type", "value", Error,
         "the petitioner must be a RelatedPerson or the subject Patient",
         "il ricorrente deve essere un RelatedPerson o il Patient stesso");
@@ -202,8 +220,8 @@ rules! {
         "the petitioner's relationship code is not among the family or guardian codes Ponte expects",
         "il codice di relazione del ricorrente non è tra i codici di parentela o di tutela attesi da Ponte");
     PETITIONER_NOT_GUARDIAN = ("petitioner_not_guardian", "business-rule", Error,
-        "an AdS report is filed by the amministratore di sostegno: the petitioner's relationship must include GUARD",
-        "la relazione è depositata dall'amministratore di sostegno: la relazione del ricorrente deve includere GUARD");
+        "AdS reports and accounts are filed by the amministratore di sostegno: the petitioner's relationship must include GUARD",
+        "relazione e rendiconto sono depositati dall'amministratore di sostegno: il rapporto del ricorrente con il beneficiario deve includere GUARD");
     PETITIONER_NAME_REQUIRED = ("petitioner_name_required", "required", Error,
         "the petitioner needs a family name",
         "il ricorrente deve avere il cognome");

@@ -2,6 +2,8 @@
 
 mod audit;
 mod fhir;
+mod filings;
+mod registry;
 
 use axum::extract::Extension;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +22,8 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router {
         .route("/whoami", get(whoami))
         .merge(audit::routes())
         .merge(fhir::routes())
+        .merge(filings::routes())
+        .merge(registry::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_submission.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_filing.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -14,6 +14,7 @@
 //! written in the same savepoint, and the in-memory frontier moves only with
 //! what was committed.
 
+use std::any::Any;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -66,6 +67,29 @@ pub(crate) enum WriteOp {
         origin: String,
         reply: oneshot::Sender<Result<StoredCheckpoint>>,
     },
+    /// A write whose SQL lives next to its store trait (filings, registry):
+    /// runs in its own savepoint and may append evidence entries.
+    Run {
+        work: RunWork,
+        reply: oneshot::Sender<Result<Box<dyn Any + Send>>>,
+    },
+}
+
+/// The body of a [`WriteOp::Run`].
+pub(crate) type RunWork =
+    Box<dyn Fn(&Connection, &mut Appender<'_>) -> Result<Box<dyn Any + Send>> + Send>;
+
+/// Appends evidence entries from inside a [`WriteOp::Run`], in its savepoint.
+pub(crate) struct Appender<'a> {
+    conn: &'a Connection,
+    log: &'a mut LogState,
+}
+
+impl Appender<'_> {
+    /// Appends `entry` (index and time are assigned here).
+    pub(crate) fn append(&mut self, entry: Entry) -> Result<Recorded> {
+        append(self.conn, self.log, entry, None)
+    }
 }
 
 /// Device and inode of the database file.
@@ -110,6 +134,7 @@ enum Done {
     Checkpoint(StoredCheckpoint),
     Stamped,
     Accepted(Accepted),
+    Ran(Box<dyn Any + Send>),
 }
 
 // === impl Writer ===
@@ -246,6 +271,7 @@ impl WriteOp {
             WriteOp::Checkpoint { key, origin, .. } => {
                 checkpoint(conn, log, key, origin).map(Done::Checkpoint)
             }
+            WriteOp::Run { work, .. } => work(conn, &mut Appender { conn, log }).map(Done::Ran),
             WriteOp::Timestamp {
                 checkpoint,
                 response,
@@ -291,6 +317,12 @@ impl WriteOp {
             }
             WriteOp::Timestamp { reply, .. } => {
                 let _ = reply.send(result.map(|_| ()));
+            }
+            WriteOp::Run { reply, .. } => {
+                let _ = reply.send(result.and_then(|done| match done {
+                    Done::Ran(value) => Ok(value),
+                    _ => Err(Error::Conflict),
+                }));
             }
         }
     }

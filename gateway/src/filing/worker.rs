@@ -1,0 +1,294 @@
+//! The pipeline worker: takes received Tasks from the store's queue, builds
+//! each filing and writes the outcome in one transaction.
+//!
+//! Restart safety: a claimed row carries a lease; the build happens in
+//! memory; only [`FilingStore::finish_filing`] writes, atomically, the
+//! artefacts, the filing, the Task's new state, the evidence entry and the
+//! row's end. A crash mid-build therefore leaves no artefact and the row is
+//! made ready again at the next start ([`FilingStore::recover_work`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ponte_mappings::{MapInput, Mappings, OfficeProfile};
+use ponte_pct::sign::Signer;
+use ponte_pct::xsd::SchemaSet;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use super::build::{self, ATTO_ENC};
+use super::courts::Courts;
+use super::problem::{self, Stop};
+use crate::config::PctConfig;
+use crate::evidence::format_time;
+use crate::store::{
+    CourtRef, FilingProblem, FilingState, FilingStore, NewFiling, RegistryStore, WorkItem,
+};
+
+/// Everything a build needs, shared by the workers and `ponte map`.
+pub struct Builder {
+    /// The registry in force.
+    pub courts: Courts,
+    /// The mapping files.
+    pub mappings: Mappings,
+    /// The Ministry's schemas.
+    pub schemas: SchemaSet,
+    /// The filing signer.
+    pub signer: Arc<dyn Signer>,
+    /// The proximity office.
+    pub office: OfficeProfile,
+}
+
+/// A finished build, ready to store.
+struct Built {
+    court: CourtRef,
+    mapping_file: String,
+    deposit_description: String,
+    artefacts: Vec<crate::store::NewArtefact>,
+}
+
+/// The pipeline.
+pub struct Pipeline<S> {
+    /// The store.
+    pub store: S,
+    /// What builds need.
+    pub builder: Arc<Builder>,
+    /// Timing and limits.
+    pub config: PctConfig,
+    /// Notified when new work is queued.
+    pub wake: Arc<Notify>,
+}
+
+impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
+    /// Runs until `shutdown` resolves; the build in progress is finished
+    /// first (or, if the process dies, redone after the restart).
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        match self.store.recover_work().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "Pipeline: unfinished builds queued again."),
+            Err(e) => tracing::error!(error = %e, "Pipeline: cannot recover unfinished builds."),
+        }
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.builder.courts.refresh(&self.store).await {
+                tracing::error!(error = %e, "Pipeline: the newest registry import cannot be used.");
+            }
+            while self.step().await {}
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+        tracing::info!("Pipeline stopped.");
+    }
+
+    /// Claims and processes one row; false when there was none (or the
+    /// store failed).
+    async fn step(&self) -> bool {
+        let now = OffsetDateTime::now_utc();
+        let lease = now + self.config.lease;
+        let item = match self
+            .store
+            .claim_work(format_time(now), format_time(lease))
+            .await
+        {
+            Ok(Some(item)) => item,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::error!(error = %e, "Pipeline: cannot claim work.");
+                return false;
+            }
+        };
+        self.process(item).await;
+        true
+    }
+
+    async fn process(&self, item: WorkItem) {
+        let builder = Arc::clone(&self.builder);
+        let attempts_left = item.attempts < self.config.max_attempts;
+        let job = item.clone();
+        let result =
+            tokio::task::spawn_blocking(move || build_item(&builder, &job, attempts_left)).await;
+        let result = result.unwrap_or_else(|_| {
+            Err(Stop::Fail(FilingProblem {
+                code: "build_panicked".to_owned(),
+                message: "the build stopped unexpectedly".to_owned(),
+                message_it: "la preparazione dell'atto si è interrotta in modo imprevisto"
+                    .to_owned(),
+                file: None,
+                rule: None,
+                element: None,
+            }))
+        });
+        let task = item.task_id.clone();
+        let stored = match result {
+            Ok(built) => self
+                .store
+                .finish_filing(ready(&item, built))
+                .await
+                .map(drop),
+            Err(Stop::Retry(code)) => {
+                let wait = backoff(self.config.retry_backoff, item.attempts);
+                let at = format_time(OffsetDateTime::now_utc() + wait);
+                tracing::warn!(%task, code, attempts = item.attempts, "Pipeline: build will be retried.");
+                self.store.retry_work(item.row, at, code.to_owned()).await
+            }
+            Err(stop) => {
+                let Some((state, problem)) = stop.state() else {
+                    return;
+                };
+                tracing::info!(%task, code = %problem.code, state = state.as_str(), "Pipeline: build stopped.");
+                self.store
+                    .finish_filing(stopped(&item, state, problem.clone()))
+                    .await
+                    .map(drop)
+            }
+        };
+        if let Err(e) = stored {
+            // The row stays running until its lease is recovered: nothing
+            // half-written, the build is simply done again.
+            tracing::error!(%task, error = %e, "Pipeline: cannot store the build's outcome.");
+        }
+    }
+}
+
+/// `base × 2^(attempts − 1)`, at most a day.
+fn backoff(base: Duration, attempts: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
+    base.saturating_mul(factor).min(Duration::from_secs(86_400))
+}
+
+/// Maps and assembles one submission (blocking: signing and schema checks).
+fn build_item(builder: &Builder, item: &WorkItem, attempts_left: bool) -> Result<Built, Stop> {
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&item.submission.parsed).map_err(|_| {
+            Stop::Fail(FilingProblem {
+                code: "submission_unreadable".to_owned(),
+                message: "the stored submission cannot be read".to_owned(),
+                message_it: "la trasmissione memorizzata non è leggibile".to_owned(),
+                file: None,
+                rule: None,
+                element: None,
+            })
+        })?;
+    let directory = builder.courts.current();
+    let mappings = builder.mappings.current();
+    let input = MapInput {
+        bundle: &bundle,
+        requested_act: &item.submission.act,
+        registry: &directory.registry,
+        office: &builder.office,
+        court_override: item.court_override.as_deref(),
+        filed_on: filing_date(),
+    };
+    let mapped = mappings
+        .map(&input)
+        .map_err(|e| problem::from_map_error(&e))?;
+    let Some(cert) = directory.court_cert(&mapped.court.code) else {
+        return Err(Stop::Hold(FilingProblem {
+            code: "court_certificate_missing".to_owned(),
+            message: format!(
+                "the registry has no encryption certificate for court {}: import it, then choose the court again",
+                mapped.court.code
+            ),
+            message_it: format!(
+                "il registro non ha il certificato di cifratura dell'ufficio {}: importarlo e scegliere di nuovo il tribunale",
+                mapped.court.code
+            ),
+            file: None,
+            rule: None,
+            element: None,
+        }));
+    };
+    let assembled = build::assemble(
+        &mapped,
+        &builder.schemas,
+        builder.signer.as_ref(),
+        Some(&cert),
+    )
+    .map_err(|e| problem::from_build_error(&e, attempts_left))?;
+    Ok(Built {
+        court: CourtRef {
+            code: mapped.court.code.as_str().to_owned(),
+            name: mapped.court.name.clone(),
+            pec: mapped.court.pec_deposit.clone(),
+        },
+        mapping_file: mapped.mapping_file.display().to_string(),
+        deposit_description: mapped.deposit_description.clone(),
+        artefacts: assembled.artefacts,
+    })
+}
+
+/// Today in Italy (CET; summer time is an hour off at most, which only
+/// matters for builds between 23:00 and 24:00 UTC).
+pub fn filing_date() -> time::Date {
+    let cet = time::UtcOffset::from_hms(1, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    OffsetDateTime::now_utc().to_offset(cet).date()
+}
+
+fn ready(item: &WorkItem, built: Built) -> NewFiling {
+    NewFiling {
+        row: item.row,
+        id: uuid::Uuid::now_v7().to_string(),
+        task_id: item.task_id.clone(),
+        submission_id: item.submission.id.clone(),
+        agency: item.submission.agency.clone(),
+        act: item.submission.act.clone(),
+        state: FilingState::Ready,
+        outputs: vec![("court".to_owned(), built.court.code.clone())],
+        court: Some(built.court),
+        mapping_file: Some(built.mapping_file),
+        deposit_description: Some(built.deposit_description),
+        problem: None,
+        artefacts: built.artefacts,
+        envelope: Some(ATTO_ENC.to_owned()),
+        task_status: "in-progress".to_owned(),
+        business_status: "atto pronto per il deposito".to_owned(),
+    }
+}
+
+fn stopped(item: &WorkItem, state: FilingState, problem: FilingProblem) -> NewFiling {
+    let (task_status, business_status) = match state {
+        FilingState::OnHold => (
+            "on-hold",
+            "in attesa dell'ufficio di prossimità (scelta del tribunale competente)",
+        ),
+        _ => ("failed", "l'atto non può essere preparato"),
+    };
+    NewFiling {
+        row: item.row,
+        id: uuid::Uuid::now_v7().to_string(),
+        task_id: item.task_id.clone(),
+        submission_id: item.submission.id.clone(),
+        agency: item.submission.agency.clone(),
+        act: item.submission.act.clone(),
+        state,
+        court: None,
+        mapping_file: problem.file.clone(),
+        deposit_description: None,
+        outputs: vec![
+            ("error".to_owned(), problem.code.clone()),
+            ("message".to_owned(), problem.message.clone()),
+            ("messaggio".to_owned(), problem.message_it.clone()),
+        ],
+        problem: Some(problem),
+        artefacts: Vec::new(),
+        envelope: None,
+        task_status: task_status.to_owned(),
+        business_status: business_status.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_secs(30);
+        assert_eq!(backoff(base, 1), base);
+        assert_eq!(backoff(base, 3), Duration::from_secs(120));
+        assert_eq!(backoff(base, 40), Duration::from_secs(86_400));
+    }
+}

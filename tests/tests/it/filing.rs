@@ -1,0 +1,627 @@
+//! The filing pipeline from outside: a FHIR submission becomes a filing
+//! that the court's side opens with independent tools — `openssl cms
+//! -decrypt` with the court's key gives Atto.msg, Python's `email` package
+//! splits it, every `.p7m` verifies with `openssl cms -verify` against the
+//! development CA and carries signing-certificate-v2, `xmllint --schema`
+//! validates DatiAtto.xml and `xmllint --dtdvalid` IndiceBusta.xml. Each
+//! Liguria capital reaches its own tribunal; a comune without established
+//! competence waits for the office to choose.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sha2::Digest;
+
+use super::client::{self, Identity};
+use super::harness::{Options, Server, dev_pki, ponte_bin, shared_dir, workspace_root};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        workspace_root()
+            .join("tests/fixtures/fhir/valid")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// Submits a fixture as the development ASL; returns the Task id.
+async fn submit(server: &Server, name: &str) -> String {
+    let answer = client::send_with(
+        server.https,
+        Some(&Identity::dev("asl3-genovese")),
+        "POST",
+        "/fhir/Bundle",
+        &[("content-type", "application/fhir+json")],
+        fixture(name),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        answer.status,
+        201,
+        "{name}: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let location = answer.headers["location"].to_str().unwrap();
+    location.trim_start_matches("/fhir/Task/").to_owned()
+}
+
+async fn get(server: &Server, who: &str, path: &str) -> client::Answer {
+    client::send(
+        server.https,
+        Some(&Identity::dev(who)),
+        "GET",
+        path,
+        Vec::new(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Polls the sender's Task until its status is `want` (any other final
+/// status fails the test, showing the Task).
+async fn task_reaches(server: &Server, task: &str, want: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = get(server, "asl3-genovese", &format!("/fhir/Task/{task}")).await;
+        assert_eq!(answer.status, 200);
+        let value = answer.json();
+        let status = value["status"].as_str().unwrap_or_default().to_owned();
+        if status == want {
+            return value;
+        }
+        assert!(
+            status == "received" || status == "accepted",
+            "Task {task} is {status}, expected {want}: {value}"
+        );
+        assert!(Instant::now() < deadline, "Task {task} still {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn output(task: &serde_json::Value, kind: &str) -> String {
+    task["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"]["text"] == kind)
+        .and_then(|o| o["valueString"].as_str())
+        .unwrap_or_else(|| panic!("no {kind} output: {task}"))
+        .to_owned()
+}
+
+fn run(command: &mut Command) -> Vec<u8> {
+    let out = command.output().expect("tool runs");
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Splits Atto.msg into its parts with Python's `email` package (not our
+/// MIME code): one file per part, named by its filename.
+fn split_mime(atto_msg: &Path, out: &Path) -> Vec<String> {
+    let script = r#"
+import email, os, sys
+from email import policy
+msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)
+assert msg.get_content_type() == 'multipart/mixed', msg.get_content_type()
+for part in msg.iter_attachments():
+    name = part.get_filename()
+    assert part['Content-ID'], name
+    open(os.path.join(sys.argv[2], name), 'wb').write(part.get_payload(decode=True))
+    print(name)
+"#;
+    let stdout = run(Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(atto_msg)
+        .arg(out));
+    String::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Opens the filing's envelope as the court would and checks every part.
+fn check_as_the_court(envelope: &[u8], schema: &str, dir: &Path) {
+    let pki = dev_pki();
+    let enc = dir.join("Atto.enc");
+    std::fs::write(&enc, envelope).unwrap();
+    let msg = dir.join("Atto.msg");
+    run(Command::new("openssl")
+        .args(["cms", "-decrypt", "-inform", "DER", "-in"])
+        .arg(&enc)
+        .arg("-recip")
+        .arg(pki.join("court-encryption.pem"))
+        .arg("-inkey")
+        .arg(pki.join("court-encryption.key"))
+        .arg("-out")
+        .arg(&msg));
+    let parts_dir = dir.join("parts");
+    std::fs::create_dir_all(&parts_dir).unwrap();
+    let parts = split_mime(&msg, &parts_dir);
+    assert!(parts.contains(&"DatiAtto.xml.p7m".to_owned()), "{parts:?}");
+    assert!(parts.contains(&"IndiceBusta.xml".to_owned()), "{parts:?}");
+    let signed: Vec<&String> = parts.iter().filter(|p| p.ends_with(".p7m")).collect();
+    assert_eq!(
+        signed.len(),
+        2,
+        "DatiAtto and the main act are signed: {parts:?}"
+    );
+    for p7m in signed {
+        let path = parts_dir.join(p7m);
+        let content = parts_dir.join(p7m.trim_end_matches(".p7m"));
+        run(Command::new("openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+            .arg(&path)
+            .arg("-CAfile")
+            .arg(pki.join("ca.pem"))
+            .arg("-out")
+            .arg(&content));
+        let printed = run(Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+            .arg(&path));
+        let printed = String::from_utf8_lossy(&printed);
+        assert!(
+            printed.contains("id-smime-aa-signingCertificateV2"),
+            "{p7m}"
+        );
+        assert!(printed.contains("sha256"), "{p7m}");
+    }
+    let xsd = shared_dir().join("pct-xsd/Atti/sici/sicid_v7").join(schema);
+    run(Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(parts_dir.join("DatiAtto.xml")));
+    run(Command::new("xmllint")
+        .args(["--noout", "--dtdvalid"])
+        .arg(shared_dir().join("pct-xsd/DTD_20180328/IndiceBusta.dtd"))
+        .arg(parts_dir.join("IndiceBusta.xml")));
+    let pdf = parts
+        .iter()
+        .find(|p| p.ends_with(".pdf.p7m"))
+        .map(|p| parts_dir.join(p.trim_end_matches(".p7m")))
+        .unwrap();
+    assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF-"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_act_type_becomes_a_filing_the_court_can_open_and_capitals_reach_their_tribunal() {
+    let server = Server::start(Options::default());
+    // (fixture, expected court, schema of its DatiAtto)
+    let cases = [
+        (
+            "capacity-genova-parodi.json",
+            "0100250093",
+            "Introduttivi.xsd",
+        ),
+        (
+            "capacity-savona-ferrando.json",
+            "0090560095",
+            "Introduttivi.xsd",
+        ),
+        (
+            "capacity-imperia-rebaudo.json",
+            "0080310092",
+            "Introduttivi.xsd",
+        ),
+        (
+            "capacity-la-spezia-bertoni.json",
+            "0110150093",
+            "Introduttivi.xsd",
+        ),
+        ("tso-genova-musso.json", "0100250093", "Introduttivi.xsd"),
+        (
+            "capacity-ads-report-genova-canepa.json",
+            "0100250093",
+            "Parte.xsd",
+        ),
+        (
+            "ads-accounts-savona-siccardi.json",
+            "0090560095",
+            "Parte.xsd",
+        ),
+        (
+            "capacity-istanza-albenga-ghiglione.json",
+            "0090560095",
+            "Parte.xsd",
+        ),
+    ];
+    let mut tasks = Vec::new();
+    for (name, _, _) in &cases {
+        tasks.push(submit(&server, name).await);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let mut acts = std::collections::BTreeSet::new();
+    for ((name, court, schema), task) in cases.iter().zip(&tasks) {
+        let task = task_reaches(&server, task, "in-progress").await;
+        assert_eq!(output(&task, "court"), *court, "{name}");
+        let filing_id = output(&task, "filing");
+        let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}")).await;
+        assert_eq!(filing.status, 200);
+        let filing = filing.json();
+        assert_eq!(filing["status"], "ready", "{name}: {filing}");
+        assert_eq!(filing["court"]["code"], *court, "{name}");
+        acts.insert(filing["mapping_file"].as_str().unwrap().to_owned());
+        let envelope = get(
+            &server,
+            "upp-genova",
+            &format!("/filings/{filing_id}/envelope"),
+        )
+        .await;
+        assert_eq!(envelope.status, 200);
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(&envelope.body)),
+            filing["envelope_sha256"].as_str().unwrap(),
+            "{name}"
+        );
+        let dir = work.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        check_as_the_court(&envelope.body, schema, &dir);
+
+        // The build is in the evidence log with the envelope's digest.
+        let entries = get(
+            &server,
+            "audit-liguria",
+            &format!("/audit/entries?filing={filing_id}"),
+        )
+        .await
+        .json();
+        let built = entries["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                serde_json::from_str::<serde_json::Value>(e["entry"].as_str().unwrap()).unwrap()
+            })
+            .find(|e| e["operation"] == "filing-built")
+            .unwrap_or_else(|| panic!("no filing-built entry: {entries}"));
+        assert_eq!(built["digests"]["Atto.enc"], filing["envelope_sha256"]);
+    }
+    assert_eq!(acts.len(), 5, "all five mapping files used: {acts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_comune_without_established_competence_waits_for_the_office_to_choose() {
+    let server = Server::start(Options::default());
+    let task = submit(&server, "capacity-varese-ligure-cevasco.json").await;
+    let held = task_reaches(&server, &task, "on-hold").await;
+    assert_eq!(output(&held, "error"), "competence_unknown");
+    let filing_id = output(&held, "filing");
+    let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+        .await
+        .json();
+    assert_eq!(filing["status"], "on-hold");
+    assert_eq!(filing["problem"]["code"], "competence_unknown");
+    assert!(
+        filing["artefacts"].as_array().unwrap().is_empty(),
+        "nothing built"
+    );
+    assert_eq!(
+        get(
+            &server,
+            "upp-genova",
+            &format!("/filings/{filing_id}/envelope")
+        )
+        .await
+        .status,
+        404
+    );
+    // The sender may not choose; the office may, for a court the registry has.
+    let choose = |who: &'static str, body: &'static str| {
+        let path = format!("/filings/{filing_id}/court");
+        let https = server.https;
+        async move {
+            client::send_with(
+                https,
+                Some(&Identity::dev(who)),
+                "POST",
+                &path,
+                &[("content-type", "application/json")],
+                body.as_bytes().to_vec(),
+            )
+            .await
+            .unwrap()
+            .status
+        }
+    };
+    assert_eq!(
+        choose("asl3-genovese", r#"{"court":"0110150093"}"#).await,
+        403
+    );
+    assert_eq!(choose("upp-genova", r#"{"court":"0999999999"}"#).await, 422);
+    assert_eq!(choose("upp-genova", r#"{"tribunale":1}"#).await, 400);
+    assert_eq!(choose("upp-genova", r#"{"court":"0110150093"}"#).await, 202);
+    let ready = task_reaches(&server, &task, "in-progress").await;
+    assert_eq!(output(&ready, "court"), "0110150093");
+    assert_eq!(output(&ready, "filing"), filing_id, "same filing, rebuilt");
+    let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+        .await
+        .json();
+    assert_eq!(filing["status"], "ready");
+    // Only a filing on hold takes a court.
+    assert_eq!(choose("upp-genova", r#"{"court":"0100250093"}"#).await, 409);
+    let listed = get(&server, "upp-genova", "/filings?status=ready")
+        .await
+        .json();
+    assert!(
+        listed["filings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == filing_id.as_str())
+    );
+    assert_eq!(get(&server, "asl3-genovese", "/filings").await.status, 403);
+    // The office's choice is in the evidence log, and the filing's bundle
+    // checks offline.
+    let bundle = get(
+        &server,
+        "upp-genova",
+        &format!("/filings/{filing_id}/evidence"),
+    )
+    .await;
+    assert_eq!(bundle.status, 200);
+    let text = String::from_utf8_lossy(&bundle.body);
+    for operation in ["filing-on-hold", "court-chosen", "filing-built"] {
+        assert!(
+            text.contains(operation),
+            "{operation} missing from the bundle"
+        );
+    }
+    let file = server.dir.path().join("bundle.json");
+    std::fs::write(&file, &bundle.body).unwrap();
+    run(Command::new(ponte_bin())
+        .args(["audit", "check-bundle"])
+        .arg(&file));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_routes_answer_and_an_import_takes_effect_without_restart() {
+    let server = Server::start(Options::default());
+    let courts = get(&server, "asl3-genovese", "/registry/courts")
+        .await
+        .json();
+    assert_eq!(courts["origin"]["from"], "file");
+    assert_eq!(courts["courts"].as_array().unwrap().len(), 4);
+    let genova = get(&server, "tribunale-genova", "/registry/courts/0100250093")
+        .await
+        .json();
+    assert_eq!(
+        genova["pec_deposit"],
+        "tribunale.genova@civile.ptel.giustiziacert.it"
+    );
+    assert!(
+        genova["encryption_certificate"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    let competence = get(&server, "upp-genova", "/registry/competence?comune=010025")
+        .await
+        .json();
+    assert_eq!(competence["court"]["code"], "0100250093");
+    let unknown = get(&server, "upp-genova", "/registry/competence?comune=011029")
+        .await
+        .json();
+    assert_eq!(unknown["established"], false);
+    assert_eq!(unknown["code"], "competence_unknown");
+    assert_eq!(
+        get(&server, "upp-genova", "/registry/competence?comune=999999")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&server, "upp-genova", "/registry/courts/12")
+            .await
+            .status,
+        400
+    );
+
+    // Import a registry that leaves only Genova, with competence for
+    // Varese Ligure established there.
+    let text = std::fs::read_to_string(server.dir.path().join("registry.toml")).unwrap();
+    let imported = text.replace(
+        r#"{ istat = "011029", comune = "Varese Ligure", province = "SP", court = "none" }"#,
+        r#"{ istat = "011029", comune = "Varese Ligure", province = "SP", court = "0110150093" }"#,
+    );
+    assert_ne!(
+        imported, text,
+        "the development registry changed its Varese Ligure row"
+    );
+    let file = server.dir.path().join("imported.toml");
+    std::fs::write(&file, imported).unwrap();
+    let out = run(Command::new(ponte_bin())
+        .args(["registry", "import", "--config"])
+        .arg(server.dir.path().join("ponte.toml"))
+        .arg(&file)
+        .current_dir(server.dir.path()));
+    assert!(String::from_utf8_lossy(&out).contains("imported registry #1"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = get(&server, "upp-genova", "/registry/competence?comune=011029")
+            .await
+            .json();
+        if answer["established"] == true {
+            assert_eq!(answer["court"]["code"], "0110150093");
+            break;
+        }
+        assert!(Instant::now() < deadline, "import not picked up: {answer}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let courts = get(&server, "asl3-genovese", "/registry/courts")
+        .await
+        .json();
+    assert_eq!(courts["origin"]["from"], "imported");
+    // A broken file is refused and changes nothing.
+    let broken = server.dir.path().join("broken.toml");
+    std::fs::write(&broken, "format = 1\n[[court]]\ncode = \"12\"\n").unwrap();
+    let status = Command::new(ponte_bin())
+        .args(["registry", "import", "--config"])
+        .arg(server.dir.path().join("ponte.toml"))
+        .arg(&broken)
+        .current_dir(server.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1));
+}
+
+#[test]
+fn ponte_map_builds_offline_and_envelope_inspect_opens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dev_pki();
+    let config = dir.path().join("ponte.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[tls]\ncert = \"x\"\nkey = \"x\"\nclient_cas = [{:?}]\n{}",
+            pki.join("ca.pem").display().to_string(),
+            super::harness::pipeline_config(dir.path())
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let bundle: PathBuf =
+        workspace_root().join("tests/fixtures/fhir/valid/tso-la-spezia-baldassini.xml");
+    let report = run(Command::new(ponte_bin())
+        .arg("map")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out)
+        .arg("--config")
+        .arg(&config));
+    let report = String::from_utf8_lossy(&report);
+    assert!(report.contains("0110150093"), "{report}");
+    for file in [
+        "DatiAtto.xml",
+        "DatiAtto.xml.p7m",
+        "IndiceBusta.xml",
+        "Atto.msg",
+        "Atto.enc",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing: {report}");
+    }
+    run(Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(shared_dir().join("pct-xsd/Atti/sici/sicid_v7/Introduttivi.xsd"))
+        .arg(out.join("DatiAtto.xml")));
+    let inspect = |key: &Path| {
+        Command::new(ponte_bin())
+            .args(["envelope", "inspect"])
+            .arg(out.join("Atto.enc"))
+            .arg("--key")
+            .arg(key)
+            .arg("--cert")
+            .arg(pki.join("court-encryption.pem"))
+            .arg("--ca")
+            .arg(pki.join("ca.pem"))
+            .arg("--schemas")
+            .arg(shared_dir().join("pct-xsd"))
+            .output()
+            .unwrap()
+    };
+    let opened = inspect(&pki.join("court-encryption.key"));
+    let text = String::from_utf8_lossy(&opened.stdout);
+    assert!(opened.status.success(), "{text}");
+    assert!(text.contains("DatiAtto.xml: valid"), "{text}");
+    assert!(text.contains("IndiceBusta.xml: valid"), "{text}");
+    assert_eq!(text.matches(": valid, 1 signer").count(), 2, "{text}");
+    // Another key cannot open it.
+    let wrong = inspect(&pki.join("signer.key"));
+    assert_eq!(wrong.status.code(), Some(1));
+    // A comune without established competence stops `ponte map` too.
+    let held = Command::new(ponte_bin())
+        .arg("map")
+        .arg(workspace_root().join("tests/fixtures/fhir/valid/capacity-varese-ligure-cevasco.json"))
+        .arg("--out")
+        .arg(dir.path().join("held"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(held.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&held.stderr).contains("office must choose"));
+}
+
+fn count_in(db: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(&format!("SELECT count(*) FROM {sql}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_mid_build_leaves_no_half_built_filing_and_the_work_is_done_after_restart() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let options = Options {
+        dir: Some(dir.clone()),
+        ..Options::default()
+    };
+    let server = Server::start(options.clone());
+    let names = [
+        "capacity-genova-parodi.json",
+        "capacity-savona-ferrando.json",
+        "capacity-imperia-rebaudo.json",
+        "capacity-la-spezia-bertoni.json",
+        "tso-genova-musso.json",
+        "capacity-ads-report-genova-canepa.json",
+        "ads-accounts-savona-siccardi.json",
+        "capacity-istanza-albenga-ghiglione.json",
+    ];
+    let mut tasks = Vec::new();
+    for name in names {
+        tasks.push(submit(&server, name).await);
+    }
+    let db = server.db();
+    server.kill9();
+    // Whatever the kill interrupted, a filing exists only complete: a ready
+    // filing has its envelope, and no artefact belongs to a missing filing.
+    let built_before = count_in(&db, "filing");
+    assert_eq!(
+        count_in(
+            &db,
+            "filing f WHERE f.status = 'ready' AND NOT EXISTS (SELECT 1 FROM filing_artefact a WHERE a.filing_id = f.id AND a.name = 'Atto.enc')"
+        ),
+        0
+    );
+    assert_eq!(
+        count_in(
+            &db,
+            "filing_artefact a WHERE NOT EXISTS (SELECT 1 FROM filing f WHERE f.id = a.filing_id)"
+        ),
+        0
+    );
+    eprintln!(
+        "{built_before} of {} filings were built before the kill",
+        names.len()
+    );
+
+    let server = Server::start(options);
+    for task in &tasks {
+        task_reaches(&server, task, "in-progress").await;
+    }
+    assert_eq!(
+        count_in(&server.db(), "filing WHERE status = 'ready'"),
+        names.len() as i64
+    );
+    assert_eq!(
+        count_in(&server.db(), "filing_artefact WHERE name = 'Atto.enc'"),
+        names.len() as i64,
+        "one envelope per filing, none twice"
+    );
+    assert_eq!(
+        count_in(&server.db(), "work_queue WHERE state != 'done'"),
+        0
+    );
+    // The log is intact across the crash.
+    let config = server.dir.path().join("ponte.toml");
+    run(Command::new(ponte_bin())
+        .args(["audit", "verify", "--config"])
+        .arg(&config)
+        .current_dir(server.dir.path()));
+}
