@@ -10,7 +10,9 @@ purpose=${1:-run}
 need=(cc:gcc pkg-config:pkg-config curl:curl openssl:openssl)
 case "$purpose" in
   run) ;;
-  test) need+=(promtool:prometheus python3:python3) ;;
+  # poppler-utils (pdftotext, pdfinfo, pdffonts) and qpdf check the main
+  # act's PDF (adapters/pct/tests/mainact.rs).
+  test) need+=(promtool:prometheus python3:python3 pdftotext:poppler-utils qpdf:qpdf) ;;
   bench) need+=(promtool:prometheus nginx:nginx-light) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac

@@ -181,7 +181,10 @@ fn input(setup: &Setup, label: &'static str, target: usize) -> Input {
         .attachments
         .iter()
         .any(|a| a.bytes.len() == pdf.len() && a.bytes == pdf);
-    assert!(carried, "{label}: the padded PDF is not among the attachments");
+    assert!(
+        carried,
+        "{label}: the padded PDF is not among the attachments"
+    );
     let built = setup.build(&bundle, act);
     assert!(built.sealed, "{label}: not sealed");
     let sizes: Vec<String> = built

@@ -28,6 +28,13 @@ pub struct Metrics {
     pub tls_handshake_errors: IntCounterVec,
     /// `ponte_errors_total{component,error_type}`.
     pub errors: IntCounterVec,
+    /// `ponte_filing_builds_total{outcome,code}`: builds ended `ready`,
+    /// `failed`, `on-hold`, or given back for a `retry`; `code` is the
+    /// problem code (empty when ready).
+    pub filing_builds: IntCounterVec,
+    /// `ponte_filing_build_duration_seconds`: map, check, render, sign and
+    /// seal of one filing.
+    pub filing_build_duration: prometheus::Histogram,
 }
 
 // === impl Metrics ===
@@ -79,6 +86,22 @@ impl Metrics {
             ),
             &["component", "error_type"],
         )?;
+        let filing_builds = IntCounterVec::new(
+            Opts::new(
+                "ponte_filing_builds_total",
+                "Filing builds by outcome (ready, failed, on-hold, retry) and problem code.",
+            ),
+            &["outcome", "code"],
+        )?;
+        let filing_build_duration = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "ponte_filing_build_duration_seconds",
+                "Time to map, check, render, sign and seal one filing.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "ponte_build_info",
@@ -95,6 +118,8 @@ impl Metrics {
         registry.register(Box::new(tls_handshakes.clone()))?;
         registry.register(Box::new(tls_handshake_errors.clone()))?;
         registry.register(Box::new(errors.clone()))?;
+        registry.register(Box::new(filing_builds.clone()))?;
+        registry.register(Box::new(filing_build_duration.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -108,6 +133,8 @@ impl Metrics {
             tls_handshakes,
             tls_handshake_errors,
             errors,
+            filing_builds,
+            filing_build_duration,
         })
     }
 

@@ -124,6 +124,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 builder: Arc::new(builder),
                 config: config.pct.clone(),
                 wake: Arc::clone(&pipeline_wake),
+                metrics: metrics.clone(),
             }),
             Err(e) if config.mode == Mode::Development => {
                 tracing::error!(error = %format!("{e:#}"), "The filing pipeline cannot start; submissions are accepted but not built.");

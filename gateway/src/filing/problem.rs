@@ -10,9 +10,9 @@ use crate::store::{FilingProblem, FilingState};
 #[derive(Debug)]
 pub enum Stop {
     /// The filing cannot be built from this submission as it is.
-    Fail(FilingProblem),
+    Fail(Box<FilingProblem>),
     /// The office must decide (choose the competent court).
-    Hold(FilingProblem),
+    Hold(Box<FilingProblem>),
     /// A passing cause: try again later.
     Retry(&'static str),
 }
@@ -28,7 +28,8 @@ impl Stop {
     }
 }
 
-fn problem(code: &str, message: String, message_it: String) -> FilingProblem {
+/// A problem with no mapping detail.
+pub fn problem(code: &str, message: String, message_it: String) -> FilingProblem {
     FilingProblem {
         code: code.to_owned(),
         message,
@@ -44,27 +45,29 @@ pub fn from_map_error(error: &MapError) -> Stop {
     match error {
         // Whatever stopped competence (unknown comune, none established,
         // ambiguous name), the office can choose the court: hold.
-        MapError::Competence(competence) => {
-            Stop::Hold(problem(competence.code(), competence.en(), competence.it()))
-        }
-        MapError::UnknownCourt { code } => Stop::Hold(problem(
+        MapError::Competence(competence) => Stop::Hold(Box::new(problem(
+            competence.code(),
+            competence.en(),
+            competence.it(),
+        ))),
+        MapError::UnknownCourt { code } => Stop::Hold(Box::new(problem(
             "court_unknown",
             format!("court {code} is not in the court registry: the office must choose the court"),
             format!(
                 "l'ufficio giudiziario {code} non è nel registro: l'ufficio deve scegliere il tribunale"
             ),
-        )),
-        MapError::NoMapping { requested_act } => Stop::Fail(problem(
+        ))),
+        MapError::NoMapping { requested_act } => Stop::Fail(Box::new(problem(
             error.code(),
             format!("no mapping file serves the requested act {requested_act}"),
             format!("nessun file di mappatura per l'atto richiesto {requested_act}"),
-        )),
+        ))),
         MapError::Rule {
             file,
             rule,
             element,
             ..
-        } => Stop::Fail(FilingProblem {
+        } => Stop::Fail(Box::new(FilingProblem {
             file: Some(file.display().to_string()),
             rule: Some(rule.clone()),
             element: element.clone(),
@@ -75,21 +78,21 @@ pub fn from_map_error(error: &MapError) -> Stop {
                     "la mappatura non ha potuto compilare {rule}: dato mancante o non valido nel documento inviato"
                 ),
             )
-        }),
-        MapError::Model { file, .. } => Stop::Fail(FilingProblem {
+        })),
+        MapError::Model { file, .. } => Stop::Fail(Box::new(FilingProblem {
             file: Some(file.display().to_string()),
             ..problem(
                 error.code(),
                 error.to_string(),
                 "i dati dell'atto non superano i controlli del modello DatiAtto".to_owned(),
             )
-        }),
+        })),
         #[allow(unreachable_patterns)]
-        _ => Stop::Fail(problem(
+        _ => Stop::Fail(Box::new(problem(
             error.code(),
             error.to_string(),
             "errore di mappatura".to_owned(),
-        )),
+        ))),
     }
 }
 
@@ -106,5 +109,9 @@ pub fn from_build_error(error: &BuildError, attempts_left: bool) -> Stop {
         BuildError::Sign(_) => "la firma dell'atto non è riuscita",
         BuildError::Envelope(_) => "la busta telematica non può essere costruita",
     };
-    Stop::Fail(problem(error.code(), error.to_string(), it.to_owned()))
+    Stop::Fail(Box::new(problem(
+        error.code(),
+        error.to_string(),
+        it.to_owned(),
+    )))
 }

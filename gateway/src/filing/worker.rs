@@ -57,6 +57,8 @@ pub struct Pipeline<S> {
     pub config: PctConfig,
     /// Notified when new work is queued.
     pub wake: Arc<Notify>,
+    /// Build counts and durations.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
@@ -108,20 +110,28 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
         let builder = Arc::clone(&self.builder);
         let attempts_left = item.attempts < self.config.max_attempts;
         let job = item.clone();
+        let timer = self.metrics.filing_build_duration.start_timer();
         let result =
             tokio::task::spawn_blocking(move || build_item(&builder, &job, attempts_left)).await;
+        timer.observe_duration();
         let result = result.unwrap_or_else(|_| {
-            Err(Stop::Fail(FilingProblem {
-                code: "build_panicked".to_owned(),
-                message: "the build stopped unexpectedly".to_owned(),
-                message_it: "la preparazione dell'atto si è interrotta in modo imprevisto"
-                    .to_owned(),
-                file: None,
-                rule: None,
-                element: None,
-            }))
+            Err(Stop::Fail(Box::new(problem::problem(
+                "build_panicked",
+                "the build stopped unexpectedly".to_owned(),
+                "la preparazione dell'atto si è interrotta in modo imprevisto".to_owned(),
+            ))))
         });
         let task = item.task_id.clone();
+        let (outcome, code) = match &result {
+            Ok(_) => ("ready", String::new()),
+            Err(Stop::Retry(code)) => ("retry", (*code).to_owned()),
+            Err(Stop::Fail(p)) => ("failed", p.code.clone()),
+            Err(Stop::Hold(p)) => ("on-hold", p.code.clone()),
+        };
+        self.metrics
+            .filing_builds
+            .with_label_values(&[outcome, code.as_str()])
+            .inc();
         let stored = match result {
             Ok(built) => self
                 .store
@@ -163,14 +173,11 @@ fn backoff(base: Duration, attempts: u32) -> Duration {
 fn build_item(builder: &Builder, item: &WorkItem, attempts_left: bool) -> Result<Built, Stop> {
     let bundle: serde_json::Value =
         serde_json::from_slice(&item.submission.parsed).map_err(|_| {
-            Stop::Fail(FilingProblem {
-                code: "submission_unreadable".to_owned(),
-                message: "the stored submission cannot be read".to_owned(),
-                message_it: "la trasmissione memorizzata non è leggibile".to_owned(),
-                file: None,
-                rule: None,
-                element: None,
-            })
+            Stop::Fail(Box::new(problem::problem(
+                "submission_unreadable",
+                "the stored submission cannot be read".to_owned(),
+                "la trasmissione memorizzata non è leggibile".to_owned(),
+            )))
         })?;
     let directory = builder.courts.current();
     let mappings = builder.mappings.current();
@@ -186,20 +193,17 @@ fn build_item(builder: &Builder, item: &WorkItem, attempts_left: bool) -> Result
         .map(&input)
         .map_err(|e| problem::from_map_error(&e))?;
     let Some(cert) = directory.court_cert(&mapped.court.code) else {
-        return Err(Stop::Hold(FilingProblem {
-            code: "court_certificate_missing".to_owned(),
-            message: format!(
+        return Err(Stop::Hold(Box::new(problem::problem(
+            "court_certificate_missing",
+            format!(
                 "the registry has no encryption certificate for court {}: import it, then choose the court again",
                 mapped.court.code
             ),
-            message_it: format!(
+            format!(
                 "il registro non ha il certificato di cifratura dell'ufficio {}: importarlo e scegliere di nuovo il tribunale",
                 mapped.court.code
             ),
-            file: None,
-            rule: None,
-            element: None,
-        }));
+        ))));
     };
     let assembled = build::assemble(
         &mapped,

@@ -21,15 +21,17 @@ pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/registry/competence", get(competence::<S>))
 }
 
-fn directory<S>(state: &AppState<S>) -> Result<std::sync::Arc<CourtDirectory>, Response> {
-    state.courts.as_ref().map(|c| c.current()).ok_or_else(|| {
-        Problem::unavailable(
-            "registry_unavailable",
-            "the court registry is not loaded",
-            30,
-        )
-        .into_response()
-    })
+fn directory<S>(state: &AppState<S>) -> Option<std::sync::Arc<CourtDirectory>> {
+    state.courts.as_ref().map(|c| c.current())
+}
+
+fn unavailable() -> Response {
+    Problem::unavailable(
+        "registry_unavailable",
+        "the court registry is not loaded",
+        30,
+    )
+    .into_response()
 }
 
 fn court_json(directory: &CourtDirectory, court: &Court, with_pem: bool) -> Value {
@@ -50,9 +52,8 @@ fn court_json(directory: &CourtDirectory, court: &Court, with_pem: bool) -> Valu
 
 /// `GET /registry/courts`: every court, and where the registry came from.
 async fn courts<S: Store>(State(state): State<AppState<S>>) -> Response {
-    let directory = match directory(&state) {
-        Ok(d) => d,
-        Err(r) => return r,
+    let Some(directory) = directory(&state) else {
+        return unavailable();
     };
     let courts: Vec<Value> = directory
         .registry
@@ -65,9 +66,8 @@ async fn courts<S: Store>(State(state): State<AppState<S>>) -> Response {
 /// `GET /registry/courts/{code}`: one court with its encryption
 /// certificate (PEM).
 async fn court<S: Store>(State(state): State<AppState<S>>, Path(code): Path<String>) -> Response {
-    let directory = match directory(&state) {
-        Ok(d) => d,
-        Err(r) => return r,
+    let Some(directory) = directory(&state) else {
+        return unavailable();
     };
     let Ok(code) = code.parse::<CourtCode>() else {
         return Problem::new(
@@ -100,9 +100,8 @@ async fn competence<S: Store>(
     State(state): State<AppState<S>>,
     Query(q): Query<CompetenceQuery>,
 ) -> Response {
-    let directory = match directory(&state) {
-        Ok(d) => d,
-        Err(r) => return r,
+    let Some(directory) = directory(&state) else {
+        return unavailable();
     };
     let comune = match (&q.comune, &q.name) {
         (Some(istat), None) => ComuneRef::istat(istat),
