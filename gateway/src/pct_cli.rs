@@ -104,8 +104,8 @@ pub fn map(config: &Config, options: &MapOptions) -> anyhow::Result<String> {
     let cert = directory.court_cert(&mapped.court.code);
     let assembled = build::assemble(
         &mapped,
-        &builder.schemas,
-        builder.signer.as_ref(),
+        &builder.schemas(),
+        builder.signer().as_ref(),
         cert.as_ref(),
     )?;
     std::fs::create_dir_all(&options.out)

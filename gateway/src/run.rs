@@ -134,6 +134,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
         _ => None,
     };
+    let state_courts = courts.clone();
     let state = AppState::new(Shared {
         store: store.clone(),
         metrics: metrics.clone(),
@@ -176,6 +177,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown_signal(),
     ));
     let pipeline_task = pipeline.map(|p| tokio::spawn(p.run(shutdown_signal())));
+    // An import by `ponte registry import` (another process) reaches the
+    // routes and the pipeline within seconds, without a restart.
+    let refresher = state_courts.map(|courts| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown_signal() => break,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+                }
+                match courts.refresh(&store).await {
+                    Ok(true) => tracing::info!("Switched to the newest court registry import."),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "The newest registry import cannot be used.")
+                    }
+                }
+            }
+        })
+    });
     let admin_task = tokio::spawn(crate::admin::serve(
         admin,
         store.clone(),
@@ -196,6 +217,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     admin_task.await.context("admin listener")??;
     if let Some(task) = pipeline_task {
         task.await.context("filing pipeline")?;
+    }
+    if let Some(task) = refresher {
+        task.await.context("registry refresher")?;
     }
     checkpoints.await.context("checkpointer")?;
     tracing::info!("Ponte stopped.");
@@ -218,13 +242,17 @@ pub fn builder(
     let schemas = ponte_pct::xsd::SchemaSet::load(&config.pct.schemas)
         .with_context(|| format!("pct.schemas: loading {}", config.pct.schemas.display()))?;
     let signer = crate::filing::signer::open(&config.signer)?;
-    Ok(crate::filing::Builder {
+    Ok(crate::filing::Builder::new(
         courts,
         mappings,
+        office,
         schemas,
         signer,
-        office,
-    })
+        Some(crate::filing::worker::Sources {
+            signer: config.signer.clone(),
+            schemas: config.pct.schemas.clone(),
+        }),
+    ))
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {

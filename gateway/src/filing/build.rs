@@ -69,7 +69,11 @@ impl BuildError {
         match self {
             Self::DatiAtto(ponte_pct::Error::ValidatorStopped) => true,
             Self::DatiAtto(_) | Self::MainAct(_) => false,
-            Self::Sign(e) => e.is_retriable(),
+            // A token removed or a session closed: a reopened signer may
+            // work (the worker reopens before the retry).
+            Self::Sign(e) => {
+                e.is_retriable() || matches!(e.code(), "pkcs11_failed" | "pkcs11_not_found")
+            }
             Self::Envelope(e) => e.is_retriable(),
         }
     }
@@ -98,18 +102,20 @@ pub fn assemble(
     let pdf_p7m = signer.sign_cades(&pdf).map_err(BuildError::Sign)?;
     let main_part = format!("{}.p7m", mapped.main_act_name);
 
+    // The order of public deposit practice (PCT.md §1): DatiAtto first,
+    // then the main act, the attachments and the legacy index.
     let mut parts = vec![
-        Part {
-            id: main_part.clone(),
-            filename: main_part.clone(),
-            content_type: P7M.to_owned(),
-            bytes: pdf_p7m.clone(),
-        },
         Part {
             id: DATI_ATTO_PART.to_owned(),
             filename: DATI_ATTO_PART.to_owned(),
             content_type: P7M.to_owned(),
             bytes: dati_p7m.clone(),
+        },
+        Part {
+            id: main_part.clone(),
+            filename: main_part.clone(),
+            content_type: P7M.to_owned(),
+            bytes: pdf_p7m.clone(),
         },
     ];
     parts.extend(mapped.attachments.iter().map(|a| Part {

@@ -7,7 +7,8 @@
 //! row's end. A crash mid-build therefore leaves no artefact and the row is
 //! made ready again at the next start ([`FilingStore::recover_work`]).
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ponte_mappings::{MapInput, Mappings, OfficeProfile};
@@ -19,7 +20,7 @@ use tokio::sync::Notify;
 use super::build::{self, ATTO_ENC};
 use super::courts::Courts;
 use super::problem::{self, Stop};
-use crate::config::PctConfig;
+use crate::config::{PctConfig, SignerConfig};
 use crate::evidence::format_time;
 use crate::store::{
     CourtRef, FilingProblem, FilingState, FilingStore, NewFiling, RegistryStore, WorkItem,
@@ -31,12 +32,77 @@ pub struct Builder {
     pub courts: Courts,
     /// The mapping files.
     pub mappings: Mappings,
-    /// The Ministry's schemas.
-    pub schemas: SchemaSet,
-    /// The filing signer.
-    pub signer: Arc<dyn Signer>,
     /// The proximity office.
     pub office: OfficeProfile,
+    schemas: RwLock<Arc<SchemaSet>>,
+    signer: RwLock<Arc<dyn Signer>>,
+    sources: Option<Sources>,
+}
+
+/// Where the signer and the schemas come from, to open them again after a
+/// passing failure (a token removed and put back, a validator thread that
+/// stopped).
+pub struct Sources {
+    /// `[signer]`.
+    pub signer: SignerConfig,
+    /// `pct.schemas`.
+    pub schemas: PathBuf,
+}
+
+impl Builder {
+    /// Puts the parts together; with `sources`, [`Builder::reopen`] can
+    /// replace the signer and the schemas.
+    pub fn new(
+        courts: Courts,
+        mappings: Mappings,
+        office: OfficeProfile,
+        schemas: SchemaSet,
+        signer: Arc<dyn Signer>,
+        sources: Option<Sources>,
+    ) -> Self {
+        Self {
+            courts,
+            mappings,
+            office,
+            schemas: RwLock::new(Arc::new(schemas)),
+            signer: RwLock::new(signer),
+            sources,
+        }
+    }
+
+    /// The schemas in use.
+    pub fn schemas(&self) -> Arc<SchemaSet> {
+        match self.schemas.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The signer in use.
+    pub fn signer(&self) -> Arc<dyn Signer> {
+        match self.signer.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Opens the signer and the schemas again from their sources (after a
+    /// failure that a fresh session may cure). Keeps the old ones if the new
+    /// ones cannot be opened.
+    pub fn reopen(&self) -> anyhow::Result<()> {
+        let Some(sources) = &self.sources else {
+            return Ok(());
+        };
+        let signer = super::signer::open(&sources.signer)?;
+        let schemas = SchemaSet::load(&sources.schemas)?;
+        if let Ok(mut guard) = self.signer.write() {
+            *guard = signer;
+        }
+        if let Ok(mut guard) = self.schemas.write() {
+            *guard = Arc::new(schemas);
+        }
+        Ok(())
+    }
 }
 
 /// A finished build, ready to store.
@@ -70,19 +136,33 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
             Ok(n) => tracing::info!(rows = n, "Pipeline: unfinished builds queued again."),
             Err(e) => tracing::error!(error = %e, "Pipeline: cannot recover unfinished builds."),
         }
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(e) = self.builder.courts.refresh(&self.store).await {
-                tracing::error!(error = %e, "Pipeline: the newest registry import cannot be used.");
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let workers = self.config.workers.max(1);
+        let loops = (0..workers).map(|_| self.worker_loop(stop.subscribe()));
+        let all = futures_util::future::join_all(loops);
+        tokio::pin!(all);
+        tokio::select! {
+            () = shutdown => {
+                let _ = stop.send(true);
+                all.await;
             }
-            while self.step().await {}
+            _ = &mut all => {}
+        }
+        tracing::info!("Pipeline stopped.");
+    }
+
+    /// One worker: builds while there is work, then waits for a wake-up,
+    /// the poll interval or the stop signal. A build in progress is
+    /// finished before stopping.
+    async fn worker_loop(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            while !*stop.borrow() && self.step().await {}
             tokio::select! {
-                () = &mut shutdown => break,
+                _ = stop.changed() => return,
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
-        tracing::info!("Pipeline stopped.");
     }
 
     /// Claims and processes one row; false when there was none (or the
@@ -142,7 +222,12 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
                 let wait = backoff(self.config.retry_backoff, item.attempts);
                 let at = format_time(OffsetDateTime::now_utc() + wait);
                 tracing::warn!(%task, code, attempts = item.attempts, "Pipeline: build will be retried.");
-                self.store.retry_work(item.row, at, code.to_owned()).await
+                if let Err(e) = self.builder.reopen() {
+                    tracing::warn!(error = %format!("{e:#}"), "Pipeline: cannot reopen the signer or schemas yet.");
+                }
+                self.store
+                    .retry_work(item.row, item.lease_until.clone(), at, code.to_owned())
+                    .await
             }
             Err(stop) => {
                 let Some((state, problem)) = stop.state() else {
@@ -207,8 +292,8 @@ fn build_item(builder: &Builder, item: &WorkItem, attempts_left: bool) -> Result
     };
     let assembled = build::assemble(
         &mapped,
-        &builder.schemas,
-        builder.signer.as_ref(),
+        &builder.schemas(),
+        builder.signer().as_ref(),
         Some(&cert),
     )
     .map_err(|e| problem::from_build_error(&e, attempts_left))?;
@@ -234,6 +319,7 @@ pub fn filing_date() -> time::Date {
 fn ready(item: &WorkItem, built: Built) -> NewFiling {
     NewFiling {
         row: item.row,
+        lease: item.lease_until.clone(),
         id: uuid::Uuid::now_v7().to_string(),
         task_id: item.task_id.clone(),
         submission_id: item.submission.id.clone(),
@@ -262,6 +348,7 @@ fn stopped(item: &WorkItem, state: FilingState, problem: FilingProblem) -> NewFi
     };
     NewFiling {
         row: item.row,
+        lease: item.lease_until.clone(),
         id: uuid::Uuid::now_v7().to_string(),
         task_id: item.task_id.clone(),
         submission_id: item.submission.id.clone(),

@@ -18,6 +18,9 @@ pub struct WorkItem {
     pub attempts: u32,
     /// Codice ufficio chosen by the office after competence was unknown.
     pub court_override: Option<String>,
+    /// The claim's lease end (RFC 3339); also the claim's token: the
+    /// outcome is written only while the row still carries it.
+    pub lease_until: String,
     /// The submission behind the Task.
     pub submission: SubmissionRecord,
 }
@@ -111,6 +114,8 @@ pub struct NewArtefact {
 pub struct NewFiling {
     /// The claimed queue row.
     pub row: i64,
+    /// The claim's lease ([`WorkItem::lease_until`]).
+    pub lease: String,
     /// Filing id (kept if the Task already has a filing).
     pub id: String,
     /// Task id.

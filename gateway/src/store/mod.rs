@@ -210,8 +210,9 @@ pub trait FilingStore: Send + Sync + 'static {
     /// (called once at start, before any worker runs); returns how many.
     fn recover_work(&self) -> impl Future<Output = Result<u64>> + Send;
 
-    /// Claims the oldest ready row whose time has come: marks it running
-    /// until `lease_until` (RFC 3339) and counts the attempt. Durable.
+    /// Claims the oldest ready row whose time has come, or a running row
+    /// whose lease has expired: marks it running until `lease_until`
+    /// (RFC 3339) and counts the attempt. Durable.
     fn claim_work(
         &self,
         now: String,
@@ -219,10 +220,12 @@ pub trait FilingStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<WorkItem>>> + Send;
 
     /// Gives a claimed row back for a later attempt after a transient
-    /// failure (`error` is a bounded code).
+    /// failure (`error` is a bounded code). [`Error::Conflict`] if the claim
+    /// (`lease`) was lost.
     fn retry_work(
         &self,
         row: i64,
+        lease: String,
         available_at: String,
         error: String,
     ) -> impl Future<Output = Result<()>> + Send;

@@ -286,7 +286,11 @@ async fn every_act_type_becomes_a_filing_the_court_can_open_and_capitals_reach_t
     assert_eq!(acts.len(), 5, "all five mapping files used: {acts:?}");
     let (_, metrics) = server.admin_get("/metrics");
     assert_eq!(
-        super::harness::metric(&metrics, "ponte_filing_builds_total", &[("outcome", "ready")]),
+        super::harness::metric(
+            &metrics,
+            "ponte_filing_builds_total",
+            &[("outcome", "ready")]
+        ),
         cases.len() as f64
     );
 }

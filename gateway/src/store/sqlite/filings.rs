@@ -37,13 +37,20 @@ impl FilingStore for SqliteStore {
             .await
     }
 
-    async fn retry_work(&self, row: i64, available_at: String, error: String) -> Result<()> {
+    async fn retry_work(
+        &self,
+        row: i64,
+        lease: String,
+        available_at: String,
+        error: String,
+    ) -> Result<()> {
         self.run_write(move |conn, _| {
             let n = conn
                 .execute(
                     "UPDATE work_queue SET state = 'ready', lease_until = NULL, \
-                     available_at = ?2, last_error = ?3 WHERE id = ?1 AND state = 'running'",
-                    params![row, available_at, error],
+                     available_at = ?2, last_error = ?3 \
+                     WHERE id = ?1 AND state = 'running' AND lease_until = ?4",
+                    params![row, available_at, error, lease],
                 )
                 .map_err(classify)?;
             if n == 1 { Ok(()) } else { Err(Error::Conflict) }
@@ -179,7 +186,9 @@ fn claim(conn: &Connection, now: &str, lease_until: &str) -> Result<Option<WorkI
     let row: Option<(i64, String, String, u32, Option<String>)> = conn
         .query_row(
             "SELECT id, task_id, job, attempts, court_override FROM work_queue \
-             WHERE state = 'ready' AND available_at <= ?1 ORDER BY available_at, id LIMIT 1",
+             WHERE (state = 'ready' AND available_at <= ?1) \
+                OR (state = 'running' AND lease_until < ?1) \
+             ORDER BY available_at, id LIMIT 1",
             [now],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
@@ -217,6 +226,7 @@ fn claim(conn: &Connection, now: &str, lease_until: &str) -> Result<Option<WorkI
         job,
         attempts: attempts + 1,
         court_override,
+        lease_until: lease_until.to_owned(),
         submission,
     }))
 }
@@ -226,12 +236,13 @@ fn finish(conn: &Connection, appender: &mut Appender<'_>, f: &NewFiling) -> Resu
     let claimed = conn
         .execute(
             "UPDATE work_queue SET state = 'done', lease_until = NULL WHERE id = ?1 \
-             AND state = 'running'",
-            [f.row],
+             AND state = 'running' AND lease_until = ?2",
+            params![f.row, f.lease],
         )
         .map_err(classify)?;
     if claimed != 1 {
-        // The lease was lost (another process recovered it): write nothing.
+        // The lease was lost (it expired and another worker claimed the
+        // row): write nothing; that worker's outcome will be stored.
         return Err(Error::Conflict);
     }
     let now = crate::evidence::format_time(time::OffsetDateTime::now_utc());
