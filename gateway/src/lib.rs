@@ -12,6 +12,7 @@ pub mod admin;
 pub mod audit_cli;
 pub mod cli;
 pub mod config;
+pub mod deposit;
 pub mod edge;
 pub mod evidence;
 pub mod filing;

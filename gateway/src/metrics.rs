@@ -35,6 +35,14 @@ pub struct Metrics {
     /// `ponte_filing_build_duration_seconds`: map, check, render, sign and
     /// seal of one filing.
     pub filing_build_duration: prometheus::Histogram,
+    /// `ponte_deposit_attempts_total{outcome}`: PEC deposit attempts by
+    /// outcome (`accepted`, `transient`, `exhausted`, `permanent`, `unknown`).
+    pub deposit_attempts: IntCounterVec,
+    /// `ponte_pec_messages_total{kind,outcome}`: messages read from the PEC
+    /// box by kind and what was done (`applied`, `duplicate`, `quarantined`).
+    pub receipts: IntCounterVec,
+    /// `ponte_pec_read_errors_total{code}`: failures reading the PEC box.
+    pub receipt_errors: IntCounterVec,
 }
 
 // === impl Metrics ===
@@ -102,6 +110,27 @@ impl Metrics {
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ]),
         )?;
+        let deposit_attempts = IntCounterVec::new(
+            Opts::new(
+                "ponte_deposit_attempts_total",
+                "PEC deposit attempts by outcome (accepted, transient, exhausted, permanent, unknown).",
+            ),
+            &["outcome"],
+        )?;
+        let receipts = IntCounterVec::new(
+            Opts::new(
+                "ponte_pec_messages_total",
+                "Messages read from the PEC box, by kind and outcome (applied, duplicate, quarantined).",
+            ),
+            &["kind", "outcome"],
+        )?;
+        let receipt_errors = IntCounterVec::new(
+            Opts::new(
+                "ponte_pec_read_errors_total",
+                "Failures reading the PEC box, by error code.",
+            ),
+            &["code"],
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "ponte_build_info",
@@ -120,6 +149,9 @@ impl Metrics {
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(filing_builds.clone()))?;
         registry.register(Box::new(filing_build_duration.clone()))?;
+        registry.register(Box::new(deposit_attempts.clone()))?;
+        registry.register(Box::new(receipts.clone()))?;
+        registry.register(Box::new(receipt_errors.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -135,6 +167,9 @@ impl Metrics {
             errors,
             filing_builds,
             filing_build_duration,
+            deposit_attempts,
+            receipts,
+            receipt_errors,
         })
     }
 

@@ -117,6 +117,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Err(e) => return Err(e).context("loading the court registry"),
     };
     let pipeline_wake = Arc::new(tokio::sync::Notify::new());
+    let deposit_wake = Arc::new(tokio::sync::Notify::new());
     let pipeline = match (&courts, config.pct.enabled) {
         (Some(courts), true) => match builder(&config, courts.clone()) {
             Ok(builder) => Some(crate::filing::Pipeline {
@@ -125,6 +126,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 config: config.pct.clone(),
                 wake: Arc::clone(&pipeline_wake),
                 metrics: metrics.clone(),
+                deposit_wake: Arc::clone(&deposit_wake),
             }),
             Err(e) if config.mode == Mode::Development => {
                 tracing::error!(error = %format!("{e:#}"), "The filing pipeline cannot start; submissions are accepted but not built.");
@@ -177,6 +179,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown_signal(),
     ));
     let pipeline_task = pipeline.map(|p| tokio::spawn(p.run(shutdown_signal())));
+    let outbox_task = outbox(&config, &store, &metrics, &deposit_wake)?
+        .map(|o| tokio::spawn(o.run(shutdown_signal())));
+    let receipts_task = receipts(&config, &store, &metrics, &deposit_wake)?
+        .map(|r| tokio::spawn(r.run(shutdown_signal())));
     // An import by `ponte registry import` (another process) reaches the
     // routes and the pipeline within seconds, without a restart.
     let refresher = state_courts.map(|courts| {
@@ -218,6 +224,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(task) = pipeline_task {
         task.await.context("filing pipeline")?;
     }
+    for (name, task) in [("outbox", outbox_task), ("receipt reader", receipts_task)] {
+        if let Some(task) = task {
+            task.await.with_context(|| name.to_owned())?;
+        }
+    }
     if let Some(task) = refresher {
         task.await.context("registry refresher")?;
     }
@@ -253,6 +264,114 @@ pub fn builder(
             schemas: config.pct.schemas.clone(),
         }),
     ))
+}
+
+/// The PEC outbox: SMTP when `pec.smtp` is set; otherwise, in development,
+/// `.eml` files in `pec.outbox_dir`; in production without SMTP, none (ready
+/// filings wait, and the start says so).
+fn outbox(
+    config: &Config,
+    store: &SqliteStore,
+    metrics: &Metrics,
+    wake: &Arc<tokio::sync::Notify>,
+) -> anyhow::Result<Option<crate::deposit::Outbox<SqliteStore>>> {
+    let pec = &config.pec;
+    let Some(office) = config.office.as_ref().filter(|_| pec.enabled) else {
+        return Ok(None);
+    };
+    let from = ponte_pec::PecAddress::parse(&office.pec_address)
+        .context("office.pec_address is not an e-mail address")?;
+    let outbound = match &pec.smtp {
+        Some(smtp) => {
+            let password = secret(&smtp.password_env, "pec.smtp.password_env")?;
+            let submitter = ponte_pec::SmtpSubmitter::new(ponte_pec::SmtpConfig {
+                host: smtp.host.clone(),
+                port: smtp.port,
+                security: match smtp.security {
+                    crate::config::TlsMode::Tls => ponte_pec::SmtpSecurity::ImplicitTls,
+                    crate::config::TlsMode::Starttls => ponte_pec::SmtpSecurity::StartTls,
+                },
+                tls_name: smtp.tls_name.clone(),
+                trust: trust(&smtp.ca_file),
+                credentials: Some(ponte_pec::SmtpCredentials {
+                    username: smtp.username.clone(),
+                    password,
+                }),
+                hello_name: from
+                    .as_str()
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or("localhost")
+                    .to_owned(),
+                timeouts: ponte_pec::SmtpTimeouts::default(),
+            })
+            .context("pec.smtp")?;
+            ponte_pec::Outbound::Smtp(Box::new(submitter))
+        }
+        None if config.mode == Mode::Development => {
+            tracing::warn!(
+                dir = %pec.outbox_dir.display(),
+                "No PEC server configured: deposits are written as .eml files (development only)."
+            );
+            ponte_pec::Outbound::DevOutbox(ponte_pec::DevOutbox::new(&pec.outbox_dir))
+        }
+        None => {
+            tracing::error!(
+                "No PEC server configured ([pec] smtp): ready filings are not deposited."
+            );
+            return Ok(None);
+        }
+    };
+    Ok(Some(crate::deposit::Outbox {
+        store: store.clone(),
+        outbound,
+        from,
+        config: pec.clone(),
+        wake: Arc::clone(wake),
+        metrics: metrics.clone(),
+    }))
+}
+
+/// The receipt reader, when `pec.imap` is set.
+fn receipts(
+    config: &Config,
+    store: &SqliteStore,
+    metrics: &Metrics,
+    wake: &Arc<tokio::sync::Notify>,
+) -> anyhow::Result<Option<crate::deposit::Receipts<SqliteStore>>> {
+    let Some(imap) = config.pec.imap.as_ref().filter(|_| config.pec.enabled) else {
+        return Ok(None);
+    };
+    let password = secret(&imap.password_env, "pec.imap.password_env")?;
+    let mut settings = ponte_pec::ImapConfig::new(
+        imap.host.clone(),
+        imap.port,
+        imap.username.clone(),
+        password,
+    );
+    settings.tls_name = imap.tls_name.clone();
+    settings.trust = trust(&imap.ca_file);
+    settings.mailbox = imap.mailbox.clone();
+    Ok(Some(crate::deposit::Receipts {
+        store: store.clone(),
+        imap: settings,
+        poll_interval: imap.poll_interval,
+        metrics: metrics.clone(),
+        applied: Arc::clone(wake),
+    }))
+}
+
+fn secret(var: &str, key: &str) -> anyhow::Result<ponte_pec::Secret> {
+    std::env::var(var)
+        .map(ponte_pec::Secret::new)
+        .with_context(|| format!("{key}: environment variable {var} is not set"))
+}
+
+fn trust(ca_file: &Option<PathBuf>) -> ponte_pec::TrustAnchors {
+    match ca_file {
+        Some(path) => ponte_pec::TrustAnchors::CaFile(path.clone()),
+        None => ponte_pec::TrustAnchors::System,
+    }
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {

@@ -15,4 +15,5 @@ mod it {
     mod filing;
     mod layering;
     mod observability;
+    mod pec_sim;
 }

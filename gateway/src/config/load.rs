@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::{
     AccessRule, AdminConfig, AgencyConfig, Config, DevPkiConfig, EvidenceConfig, FhirConfig, Mode,
-    PctConfig, ServerConfig, SignerConfig, StoreConfig, TlsConfig,
+    PctConfig, PecConfig, ServerConfig, SignerConfig, StoreConfig, TlsConfig,
 };
 
 /// The development configuration compiled into the binary: the same text as
@@ -187,7 +187,7 @@ fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<C
     let before = errors.len();
     let known: HashSet<&str> = [
         "mode", "server", "tls", "admin", "store", "dev_pki", "evidence", "fhir", "pct", "signer",
-        "office", "agencies", "access",
+        "pec", "office", "agencies", "access",
     ]
     .into();
     for (key, value) in &table {
@@ -203,6 +203,7 @@ fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<C
             "fhir" => check::<FhirConfig>(key, value, errors),
             "pct" => check::<PctConfig>(key, value, errors),
             "signer" => check::<SignerConfig>(key, value, errors),
+            "pec" => check::<PecConfig>(key, value, errors),
             "office" => check::<ponte_mappings::OfficeProfile>(key, value, errors),
             "agencies" => check::<Vec<AgencyConfig>>(key, value, errors),
             "access" => check::<Vec<AccessRule>>(key, value, errors),

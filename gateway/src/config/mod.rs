@@ -14,6 +14,7 @@
 mod access;
 mod load;
 mod pct;
+mod pec;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use serde::Deserialize;
 pub use access::{AccessRule, Method, RoutePattern};
 pub use load::{ConfigError, ConfigErrors, EMBEDDED_DEFAULT, Source, load};
 pub use pct::{PctConfig, SignerConfig};
+pub use pec::{ImapServer, PecConfig, SmtpServer, TlsMode};
 
 use crate::identity::{AgencyId, CertFingerprint, Role};
 
@@ -62,6 +64,9 @@ pub struct Config {
     /// Who signs filings.
     #[serde(default)]
     pub signer: SignerConfig,
+    /// PEC deposits and receipts.
+    #[serde(default)]
+    pub pec: PecConfig,
     /// The proximity office filing on the citizens' behalf (its name, codice
     /// fiscale, address, officers, PEC address). Filings cannot be built
     /// without it.

@@ -34,6 +34,7 @@ pub async fn prove<S: crate::store::EvidenceStore>(
         vkey: key.verifier().to_vkey(),
         checkpoint: cp.note,
         entries: proved,
+        files: Vec::new(),
     })
 }
 
@@ -52,6 +53,23 @@ pub struct Bundle {
     pub checkpoint: String,
     /// The entries with their proofs.
     pub entries: Vec<ProvedEntry>,
+    /// Files the entries speak of (the envelope deposited, the messages
+    /// sent and received), each bound to the log by its SHA-256 appearing
+    /// among the proved entries' digests. Optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<BundleFile>,
+}
+
+/// A file carried in a bundle.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleFile {
+    /// What it is (`Atto.enc`, `deposit.eml`, `receipt-3-avvenuta-consegna.eml`).
+    pub name: String,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// The content, base64.
+    pub content: String,
 }
 
 /// An entry and its audit path in the checkpoint's tree.
@@ -126,6 +144,29 @@ impl Bundle {
                 ));
             }
             entries.push(entry);
+        }
+        for file in &self.files {
+            use base64::Engine as _;
+            use sha2::Digest as _;
+            let content = base64::engine::general_purpose::STANDARD
+                .decode(&file.content)
+                .map_err(|_| format!("file {}: content is not base64", file.name))?;
+            let digest = hex::encode(sha2::Sha256::digest(&content));
+            if digest != file.sha256 {
+                return Err(format!(
+                    "file {}: content does not match its SHA-256",
+                    file.name
+                ));
+            }
+            if !entries
+                .iter()
+                .any(|e| e.digests.values().any(|d| *d == digest))
+            {
+                return Err(format!(
+                    "file {}: no proved entry records its SHA-256",
+                    file.name
+                ));
+            }
         }
         Ok(Checked {
             checkpoint,

@@ -125,6 +125,8 @@ pub struct Pipeline<S> {
     pub wake: Arc<Notify>,
     /// Build counts and durations.
     pub metrics: crate::metrics::Metrics,
+    /// Wakes the outbox when a filing is ready.
+    pub deposit_wake: Arc<Notify>,
 }
 
 impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
@@ -213,11 +215,18 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
             .with_label_values(&[outcome, code.as_str()])
             .inc();
         let stored = match result {
-            Ok(built) => self
-                .store
-                .finish_filing(ready(&item, built))
-                .await
-                .map(drop),
+            Ok(built) => {
+                let message_id = deposit_message_id(&self.builder.office.pec_address);
+                let stored = self
+                    .store
+                    .finish_filing(ready(&item, built, message_id))
+                    .await
+                    .map(drop);
+                if stored.is_ok() {
+                    self.deposit_wake.notify_one();
+                }
+                stored
+            }
             Err(Stop::Retry(code)) => {
                 let wait = backoff(self.config.retry_backoff, item.attempts);
                 let at = format_time(OffsetDateTime::now_utc() + wait);
@@ -316,7 +325,19 @@ pub fn filing_date() -> time::Date {
     OffsetDateTime::now_utc().to_offset(cet).date()
 }
 
-fn ready(item: &WorkItem, built: Built) -> NewFiling {
+/// The Message-ID the deposit will carry in every attempt: unique, in the
+/// office's PEC domain.
+fn deposit_message_id(office_pec: &str) -> String {
+    let domain = office_pec
+        .rsplit_once('@')
+        .map_or("ponte.localhost", |(_, d)| d);
+    match ponte_pec::MessageId::generate(domain) {
+        Ok(id) => id.as_str().to_owned(),
+        Err(_) => format!("{}@ponte.localhost", uuid::Uuid::now_v7()),
+    }
+}
+
+fn ready(item: &WorkItem, built: Built, message_id: String) -> NewFiling {
     NewFiling {
         row: item.row,
         lease: item.lease_until.clone(),
@@ -333,6 +354,7 @@ fn ready(item: &WorkItem, built: Built) -> NewFiling {
         problem: None,
         artefacts: built.artefacts,
         envelope: Some(ATTO_ENC.to_owned()),
+        deposit_message_id: Some(message_id),
         task_status: "in-progress".to_owned(),
         business_status: "atto pronto per il deposito".to_owned(),
     }
@@ -366,6 +388,7 @@ fn stopped(item: &WorkItem, state: FilingState, problem: FilingProblem) -> NewFi
         problem: Some(problem),
         artefacts: Vec::new(),
         envelope: None,
+        deposit_message_id: None,
         task_status: task_status.to_owned(),
         business_status: business_status.to_owned(),
     }

@@ -140,6 +140,9 @@ pub struct NewFiling {
     pub artefacts: Vec<NewArtefact>,
     /// Name of the artefact that is the envelope (`Atto.enc`).
     pub envelope: Option<String>,
+    /// When ready: the Message-ID of the deposit, fixed now, before any
+    /// attempt.
+    pub deposit_message_id: Option<String>,
     /// New Task.status.
     pub task_status: String,
     /// New Task.businessStatus text.
@@ -181,6 +184,8 @@ pub struct FilingRecord {
     pub updated_at: String,
     /// The files (metadata only).
     pub artefacts: Vec<ArtefactInfo>,
+    /// The PEC deposit, once the filing is ready.
+    pub deposit: Option<super::DepositRecord>,
 }
 
 /// An artefact's metadata.

@@ -9,6 +9,7 @@
 //! Every write is durable when its future resolves: the caller may then
 //! acknowledge. Writes are group-committed (many callers, one fsync).
 
+mod deposit;
 mod filing;
 mod sqlite;
 mod submission;
@@ -19,6 +20,9 @@ pub(crate) mod tests;
 
 use std::future::Future;
 
+pub use deposit::{
+    AttemptOutcome, DepositJob, DepositRecord, InboundMessage, Ingested, MessageInfo, NewAttempt,
+};
 pub use filing::{
     ArtefactInfo, CourtRef, FilingFilter, FilingProblem, FilingRecord, FilingState, NewArtefact,
     NewFiling, NewRegistryImport, RegistrySnapshot, SubmissionRecord, WorkItem,
@@ -264,6 +268,67 @@ pub trait FilingStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(String, Vec<u8>)>> + Send;
 }
 
+/// PEC deposits of ready filings and the messages read back.
+pub trait DepositStore: Send + Sync + 'static {
+    /// At start: every deposit left `sending` by a crash has an unknown
+    /// outcome; it waits for the acceptance receipt until `reconcile_until`.
+    fn recover_deposits(&self, reconcile_until: String)
+    -> impl Future<Output = Result<u64>> + Send;
+
+    /// Claims one deposit due for an attempt: a `queued` one whose time has
+    /// come, or an `unknown` one whose window has passed with the box read
+    /// after it and no acceptance receipt. Marks it `sending` until `lease`
+    /// and sets the window of this attempt (`reconcile_until`), before any
+    /// byte is sent. Durable.
+    fn claim_deposit(
+        &self,
+        now: String,
+        lease: String,
+        reconcile_until: String,
+    ) -> impl Future<Output = Result<Option<DepositJob>>> + Send;
+
+    /// Records an attempt's outcome, the outbound exchange and the Task's
+    /// new state. [`Error::Conflict`] if the claim was lost.
+    fn record_attempt(
+        &self,
+        attempt: NewAttempt,
+    ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
+
+    /// Stores a message read from the PEC box and applies it, atomically,
+    /// once: a message already stored (same UID, or same bytes) is a
+    /// [`Ingested::Duplicate`].
+    fn ingest_message(
+        &self,
+        message: InboundMessage,
+    ) -> impl Future<Output = Result<Ingested>> + Send;
+
+    /// Notes that `mailbox` was read completely at `at`.
+    fn record_poll(&self, mailbox: String, at: String) -> impl Future<Output = Result<()>> + Send;
+
+    /// The office cancels a deposit not yet sent. [`Error::Conflict`]
+    /// unless it is queued.
+    fn cancel_deposit(
+        &self,
+        filing_id: String,
+        agency: String,
+    ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
+
+    /// The deposit of a filing, with the messages read about it.
+    fn deposit(
+        &self,
+        filing_id: String,
+    ) -> impl Future<Output = Result<Option<DepositRecord>>> + Send;
+
+    /// Messages in quarantine, newest first.
+    fn quarantine(&self, limit: u32) -> impl Future<Output = Result<Vec<MessageInfo>>> + Send;
+
+    /// One stored inbound message: its filing (if applied) and raw bytes.
+    fn inbound_message(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<(Option<String>, Vec<u8>)>> + Send;
+}
+
 /// The court registry imported with `ponte registry import`.
 pub trait RegistryStore: Send + Sync + 'static {
     /// Stores a registry as the one in force, with an evidence entry.
@@ -287,7 +352,14 @@ pub trait Health: Send + Sync + 'static {
 
 /// Everything the gateway needs from a store.
 pub trait Store:
-    ExchangeStore + EvidenceStore + SubmissionStore + FilingStore + RegistryStore + Health + Clone
+    ExchangeStore
+    + EvidenceStore
+    + SubmissionStore
+    + FilingStore
+    + DepositStore
+    + RegistryStore
+    + Health
+    + Clone
 {
 }
 
@@ -296,6 +368,7 @@ impl<T> Store for T where
         + EvidenceStore
         + SubmissionStore
         + FilingStore
+        + DepositStore
         + RegistryStore
         + Health
         + Clone

@@ -11,6 +11,7 @@
 //! running gateway, writes fail (fail-closed) instead of going to an
 //! unlinked file that would vanish at exit.
 
+mod deposits;
 mod filings;
 mod migrations;
 mod registry;

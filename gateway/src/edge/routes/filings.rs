@@ -23,6 +23,70 @@ pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/filings/{id}/artefacts/{name}", get(artefact::<S>))
         .route("/filings/{id}/court", post(choose_court::<S>))
         .route("/filings/{id}/evidence", get(evidence::<S>))
+        .route("/filings/{id}/cancel", post(cancel::<S>))
+        .route("/filings/quarantine", get(quarantine::<S>))
+        .route(
+            "/filings/quarantine/{message}",
+            get(quarantined_message::<S>),
+        )
+}
+
+/// `POST /filings/{id}/cancel`: the office stops a deposit not yet sent.
+async fn cancel<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<String>,
+) -> Response {
+    match state
+        .store
+        .cancel_deposit(id.clone(), peer.agency().to_string())
+        .await
+    {
+        Ok(_) => Json(json!({ "filing": id, "deposit": "cancelled" })).into_response(),
+        Err(crate::store::Error::Conflict) => Problem::new(
+            StatusCode::CONFLICT,
+            "deposit_not_cancellable",
+            "only a deposit still queued can be cancelled",
+        )
+        .into_response(),
+        Err(e) => store_problem(&e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuarantineQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /filings/quarantine`: messages read from the PEC box that could
+/// not be tied to a deposit or understood, newest first.
+async fn quarantine<S: Store>(
+    State(state): State<AppState<S>>,
+    Query(q): Query<QuarantineQuery>,
+) -> Response {
+    match state.store.quarantine(q.limit.unwrap_or(100)).await {
+        Ok(messages) => Json(json!({ "messages": messages })).into_response(),
+        Err(e) => store_problem(&e).into_response(),
+    }
+}
+
+/// `GET /filings/quarantine/{message}`: the raw message (RFC 5322).
+async fn quarantined_message<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(message): Path<i64>,
+) -> Response {
+    match state.store.inbound_message(message).await {
+        Ok((_, raw)) => {
+            let mut response = raw.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("message/rfc822"),
+            );
+            response
+        }
+        Err(e) => store_problem(&e).into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -173,7 +237,7 @@ async fn evidence<S: Store>(State(state): State<AppState<S>>, Path(id): Path<Str
     let entries = match state
         .store
         .evidence_entries(EntryFilter {
-            filing: Some(id),
+            filing: Some(id.clone()),
             ..EntryFilter::default()
         })
         .await
@@ -181,7 +245,7 @@ async fn evidence<S: Store>(State(state): State<AppState<S>>, Path(id): Path<Str
         Ok(entries) => entries,
         Err(e) => return store_problem(&e).into_response(),
     };
-    match crate::evidence::bundle::prove(
+    let mut bundle = match crate::evidence::bundle::prove(
         &state.store,
         &state.evidence.key,
         &state.evidence.origin,
@@ -189,7 +253,65 @@ async fn evidence<S: Store>(State(state): State<AppState<S>>, Path(id): Path<Str
     )
     .await
     {
-        Ok(bundle) => Json(bundle).into_response(),
-        Err(e) => store_problem(&e).into_response(),
+        Ok(bundle) => bundle,
+        Err(e) => return store_problem(&e).into_response(),
+    };
+    match bundle_files(&state, &id, &entries).await {
+        Ok(files) => bundle.files = files,
+        Err(e) => return store_problem(&e).into_response(),
     }
+    Json(bundle).into_response()
+}
+
+/// The files a filing's evidence speaks of: the envelope, every deposit
+/// message sent and every message read back about it.
+async fn bundle_files<S: Store>(
+    state: &AppState<S>,
+    id: &str,
+    entries: &[crate::evidence::StoredEntry],
+) -> Result<Vec<crate::evidence::bundle::BundleFile>, crate::store::Error> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let file = |name: String, bytes: &[u8]| crate::evidence::bundle::BundleFile {
+        name,
+        sha256: hex::encode(sha2::Sha256::digest(bytes)),
+        content: base64::engine::general_purpose::STANDARD.encode(bytes),
+    };
+    let mut files = Vec::new();
+    match state
+        .store
+        .filing_artefact(id.to_owned(), crate::filing::build::ATTO_ENC.to_owned())
+        .await
+    {
+        Ok((_, bytes)) => files.push(file(crate::filing::build::ATTO_ENC.to_owned(), &bytes)),
+        Err(crate::store::Error::NotFound) => {}
+        Err(e) => return Err(e),
+    }
+    for stored in entries {
+        let Some(entry) = crate::evidence::Entry::decode(&stored.entry) else {
+            continue;
+        };
+        if entry.route.as_deref() != Some("pec:deposit") {
+            continue;
+        }
+        let Some(exchange) = entry.exchange.and_then(|e| e.parse::<uuid::Uuid>().ok()) else {
+            continue;
+        };
+        let exchange = crate::store::ExchangeId::from_uuid(exchange);
+        if let Some(body) = state.store.exchange_body(exchange).await?
+            && !body.is_empty()
+        {
+            files.push(file(format!("deposit-{}.eml", stored.index), &body));
+        }
+    }
+    if let Some(deposit) = state.store.deposit(id.to_owned()).await? {
+        for message in &deposit.messages {
+            let (_, raw) = state.store.inbound_message(message.id).await?;
+            files.push(file(
+                format!("received-{}-{}.eml", message.id, message.kind),
+                &raw,
+            ));
+        }
+    }
+    Ok(files)
 }

@@ -138,6 +138,7 @@ impl FilingStore for SqliteStore {
                 .map_err(classify)?
                 .ok_or(Error::NotFound)?;
             filing.artefacts = artefacts(conn, &filing.id)?;
+            filing.deposit = super::deposits::load(conn, &filing.id)?;
             Ok(filing)
         })
         .await
@@ -160,6 +161,7 @@ impl FilingStore for SqliteStore {
                 .map_err(classify)?;
             for filing in &mut filings {
                 filing.artefacts = artefacts(conn, &filing.id)?;
+                filing.deposit = super::deposits::load(conn, &filing.id)?;
             }
             Ok(filings)
         })
@@ -320,6 +322,14 @@ fn finish(conn: &Connection, appender: &mut Appender<'_>, f: &NewFiling) -> Resu
         )
         .map_err(classify)?;
     }
+    if let (FilingState::Ready, Some(message_id)) = (f.state, &f.deposit_message_id) {
+        conn.execute(
+            "INSERT INTO deposit (filing_id, message_id, state, next_attempt_at, updated_at) \
+             VALUES (?1, ?2, 'queued', ?3, ?3) ON CONFLICT (filing_id) DO NOTHING",
+            params![id, message_id, now],
+        )
+        .map_err(classify)?;
+    }
     let mut outputs = vec![("filing".to_owned(), id.clone())];
     outputs.extend(f.outputs.iter().cloned());
     let outputs = serde_json::to_string(&outputs).map_err(|e| Error::Other(Box::new(e)))?;
@@ -416,5 +426,6 @@ fn filing_from_row(row: &Row<'_>) -> rusqlite::Result<FilingRecord> {
         created_at: row.get(14)?,
         updated_at: row.get(15)?,
         artefacts: Vec::new(),
+        deposit: None,
     })
 }

@@ -90,6 +90,11 @@ impl Appender<'_> {
     pub(crate) fn append(&mut self, entry: Entry) -> Result<Recorded> {
         append(self.conn, self.log, entry, None)
     }
+
+    /// Records an exchange (a message out or in) with its entry.
+    pub(crate) fn record_exchange(&mut self, exchange: &NewExchange) -> Result<Recorded> {
+        append_exchange(self.conn, self.log, exchange)
+    }
 }
 
 /// Device and inode of the database file.

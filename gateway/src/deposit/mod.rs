@@ -1,0 +1,17 @@
+//! PEC deposits: the outbox that sends ready filings to their court once,
+//! and the reader that applies the receipts and the court's answers.
+//!
+//! - [`state`]: the deposit's states and what moves them (pure).
+//! - [`classify`]: what a message from the PEC box means (pure).
+//! - [`outbox`]: sending, retries, reconciliation of unknown outcomes.
+//! - [`receipts`]: reading the box, exactly-once application.
+//!
+//! The guarantee and its limits are documented in `docs/deposits.md`.
+
+pub mod classify;
+pub mod outbox;
+pub mod receipts;
+pub mod state;
+
+pub use outbox::Outbox;
+pub use receipts::Receipts;

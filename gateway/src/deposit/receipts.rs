@@ -1,0 +1,120 @@
+//! The receipt reader: reads the office's PEC box, stores every message
+//! (raw) with what it means, applies it to its deposit, and only then marks
+//! it processed on the server.
+//!
+//! Exactly once: a message is applied in the same transaction that stores
+//! it, and a message already stored (same UID in the same UIDVALIDITY, or
+//! the same bytes) is not applied again. A crash between the store and the
+//! IMAP flag only means the message is read again and found stored.
+
+use ponte_pec::{FetchSelector, ImapConfig, ImapMailbox};
+use time::OffsetDateTime;
+
+use super::classify::classify;
+use crate::evidence::format_time;
+use crate::metrics::Metrics;
+use crate::store::{DepositStore, Ingested};
+
+/// Messages fetched per round.
+const BATCH: usize = 50;
+
+/// The reader.
+pub struct Receipts<S> {
+    /// The store.
+    pub store: S,
+    /// The box.
+    pub imap: ImapConfig,
+    /// How often the box is read.
+    pub poll_interval: std::time::Duration,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Woken after messages were applied (the outbox may have work).
+    pub applied: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl<S: DepositStore + Clone> Receipts<S> {
+    /// Runs until `shutdown`, reconnecting after errors.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut mailbox: Option<ImapMailbox> = None;
+        loop {
+            if mailbox.is_none() {
+                match ImapMailbox::connect(&self.imap).await {
+                    Ok(m) => mailbox = Some(m),
+                    Err(e) => {
+                        self.metrics
+                            .receipt_errors
+                            .with_label_values(&[e.code()])
+                            .inc();
+                        tracing::warn!(code = e.code(), "Receipts: cannot open the PEC box.");
+                    }
+                }
+            }
+            if let Some(open) = mailbox.as_mut()
+                && let Err(code) = self.round(open).await
+            {
+                self.metrics.receipt_errors.with_label_values(&[code]).inc();
+                tracing::warn!(code, "Receipts: reading the PEC box failed; reconnecting.");
+                mailbox = None;
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(self.poll_interval) => {}
+            }
+        }
+        if let Some(m) = mailbox {
+            m.logout().await;
+        }
+        tracing::info!("Receipts stopped.");
+    }
+
+    /// Reads everything unprocessed, then records the time of the read.
+    async fn round(&self, mailbox: &mut ImapMailbox) -> Result<(), &'static str> {
+        let started = OffsetDateTime::now_utc();
+        loop {
+            let batch = mailbox
+                .fetch(FetchSelector::Unprocessed, BATCH)
+                .await
+                .map_err(|e| e.code())?;
+            let mut applied = false;
+            for fetched in &batch.messages {
+                let message = classify(
+                    &self.imap.mailbox,
+                    fetched.uid_validity,
+                    fetched.uid,
+                    fetched.raw.clone(),
+                );
+                let kind = message.kind.clone();
+                let outcome = self
+                    .store
+                    .ingest_message(message)
+                    .await
+                    .map_err(|e| e.code())?;
+                let label = match &outcome {
+                    Ingested::Applied { .. } => "applied",
+                    Ingested::Duplicate => "duplicate",
+                    Ingested::Quarantined => "quarantined",
+                };
+                self.metrics
+                    .receipts
+                    .with_label_values(&[kind.as_str(), label])
+                    .inc();
+                applied |= matches!(outcome, Ingested::Applied { .. });
+                mailbox
+                    .mark_processed(fetched.uid)
+                    .await
+                    .map_err(|e| e.code())?;
+            }
+            if applied {
+                self.applied.notify_one();
+            }
+            if !batch.more {
+                break;
+            }
+        }
+        self.store
+            .record_poll(self.imap.mailbox.clone(), format_time(started))
+            .await
+            .map_err(|e| e.code())
+    }
+}

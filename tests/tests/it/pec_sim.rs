@@ -1,0 +1,685 @@
+//! The PEC provider + court simulator (`tests/interop/pec_sim.py`) over the
+//! real local Postfix + Dovecot of `scripts/pec-test-servers.sh`: a deposit
+//! composed and submitted by `ponte-pec` as the office reaches the court's
+//! box; the simulator answers it as the PEC provider and the Tribunale would;
+//! `ponte_pec::parse_message` reads every answer back from the office's box
+//! and correlates it with the deposit's Message-ID.
+//!
+//! The mailboxes are shared with other tests: everything here filters by
+//! this run's Message-ID and marks processed only its own messages.
+#![cfg(feature = "it-pec")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use ponte_pec::{
+    CertifiedMessage, ComposedMessage, CourtContent, CourtMessageKind, DepositMessage, EsitoAtto,
+    EsitoOutcome, FetchSelector, ImapConfig, ImapMailbox, MessageId, ParsedMessage, PecAddress,
+    PecKind, PecReceipt, Secret, SmtpConfig, SmtpCredentials, SmtpSecurity, SmtpSubmitter,
+    SmtpTimeouts, SubmitOutcome, TransportKind, TrustAnchors, compose, parse_message,
+};
+use sha2::Digest;
+
+use super::harness::{python, workspace_root};
+
+const HELP: &str = "run `scripts/pec-test-servers.sh` (as root) to start the local Postfix + \
+                    Dovecot, or point PONTE_PEC_ENV at its env file";
+
+/// The local test servers, from the env file of scripts/pec-test-servers.sh.
+struct Servers {
+    env_file: PathBuf,
+    vars: BTreeMap<String, String>,
+}
+
+impl Servers {
+    fn get(&self, k: &str) -> String {
+        self.vars.get(k).cloned().unwrap_or_else(|| {
+            panic!(
+                "PEC test servers: {k} missing in {}; {HELP}",
+                self.env_file.display()
+            )
+        })
+    }
+    fn port(&self, k: &str) -> u16 {
+        self.get(k)
+            .parse()
+            .unwrap_or_else(|_| panic!("{k} is not a port"))
+    }
+    fn user(&self, who: &str) -> (String, String) {
+        (
+            self.get(&format!("PONTE_PEC_{who}_USER")),
+            self.get(&format!("PONTE_PEC_{who}_PASSWORD")),
+        )
+    }
+    fn office(&self) -> String {
+        self.user("OFFICE").0
+    }
+    fn court(&self) -> String {
+        self.user("COURT").0
+    }
+}
+
+/// Reads the env file and checks the servers answer; fails (never skips)
+/// with instructions otherwise.
+fn servers() -> Servers {
+    let env_file = PathBuf::from(
+        std::env::var("PONTE_PEC_ENV").unwrap_or_else(|_| "/tmp/ponte-pec/env".into()),
+    );
+    let text = std::fs::read_to_string(&env_file).unwrap_or_else(|e| {
+        panic!(
+            "PEC test servers: cannot read {}: {e}; {HELP}",
+            env_file.display()
+        )
+    });
+    let vars = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let s = Servers { env_file, vars };
+    let host = s.get("PONTE_PEC_HOST");
+    for k in ["PONTE_PEC_SUBMISSION_PORT", "PONTE_PEC_IMAPS_PORT"] {
+        let port = s.port(k);
+        std::net::TcpStream::connect((host.as_str(), port)).unwrap_or_else(|e| {
+            panic!("PEC test servers: nothing answers on {host}:{port} ({e}); {HELP}")
+        });
+    }
+    s
+}
+
+fn imap_config(s: &Servers, who: &str) -> ImapConfig {
+    let (user, password) = s.user(who);
+    let mut c = ImapConfig::new(
+        s.get("PONTE_PEC_HOST"),
+        s.port("PONTE_PEC_IMAPS_PORT"),
+        user,
+        Secret::new(password),
+    );
+    c.tls_name = Some(s.get("PONTE_PEC_TLS_NAME"));
+    c.trust = TrustAnchors::CaFile(s.get("PONTE_PEC_CA").into());
+    c.timeout = Duration::from_secs(15);
+    c
+}
+
+/// Composes a deposit (unique Message-ID) and submits it as the office.
+async fn send_deposit(s: &Servers, what: &str) -> (DepositMessage, ComposedMessage) {
+    let message_id = MessageId::generate(&s.get("PONTE_PEC_DOMAIN")).unwrap();
+    let atto_enc: Vec<u8> = (0..3000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let d = DepositMessage {
+        from: PecAddress::parse(&s.office()).unwrap(),
+        to: PecAddress::parse(&s.court()).unwrap(),
+        description: format!("Ricorso pec_sim {what} {}", &message_id.as_str()[..13]),
+        message_id,
+        date: time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap(),
+        atto_enc,
+    };
+    let m = compose(&d).unwrap();
+    let (user, password) = s.user("OFFICE");
+    let smtp = SmtpSubmitter::new(SmtpConfig {
+        host: s.get("PONTE_PEC_HOST"),
+        port: s.port("PONTE_PEC_SUBMISSION_PORT"),
+        security: SmtpSecurity::StartTls,
+        tls_name: Some(s.get("PONTE_PEC_TLS_NAME")),
+        trust: TrustAnchors::CaFile(s.get("PONTE_PEC_CA").into()),
+        credentials: Some(SmtpCredentials {
+            username: user,
+            password: Secret::new(password),
+        }),
+        hello_name: "client.ponte.test".into(),
+        timeouts: SmtpTimeouts {
+            connect: Duration::from_secs(10),
+            command: Duration::from_secs(10),
+            final_reply: Duration::from_secs(30),
+        },
+    })
+    .unwrap();
+    let outcome = smtp.submit(&m).await;
+    assert!(
+        matches!(outcome, SubmitOutcome::Accepted { .. }),
+        "deposit not accepted: {outcome:?}"
+    );
+    (d, m)
+}
+
+fn simulator() -> PathBuf {
+    workspace_root().join("tests/interop/pec_sim.py")
+}
+
+/// Runs the simulator with `--env` and `args`.
+fn run_sim(env_file: &Path, args: &[&str]) -> Output {
+    Command::new(python())
+        .arg(simulator())
+        .arg("--env")
+        .arg(env_file)
+        .args(args)
+        .output()
+        .expect("python3 runs")
+}
+
+/// Runs the simulator; it must succeed. Returns stdout.
+fn sim(s: &Servers, args: &[&str]) -> String {
+    let out = run_sim(&s.env_file, args);
+    assert!(
+        out.status.success(),
+        "pec_sim.py {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn count(s: &Servers, id: &MessageId) -> serde_json::Value {
+    serde_json::from_str(sim(s, &["count", "--message-id", id.as_str()]).trim()).unwrap()
+}
+
+/// Waits until the deposit is in the court's box (LMTP delivery is async).
+fn wait_in_court_box(s: &Servers, id: &MessageId) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(s, id)["deposits"] != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "deposit {id:?} not in the court's box within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// This deposit's answers in the office's box, by what the parser made of
+/// them: receipts by `refers_to`, court messages by `IdMsgMitt`.
+fn ours(parsed: &ParsedMessage, id: &MessageId) -> bool {
+    match parsed {
+        ParsedMessage::Receipt(r) => r.refers_to(id),
+        other => other
+            .court()
+            .is_some_and(|c| c.correlation.deposit_message_id.as_deref() == Some(id.as_str())),
+    }
+}
+
+/// Polls the office's box (unprocessed messages) until `want` answers to
+/// `id` arrived, or `wait` passed; marks the ones found processed.
+async fn collect(
+    office: &mut ImapMailbox,
+    id: &MessageId,
+    want: usize,
+    wait: Duration,
+) -> Vec<ParsedMessage> {
+    let deadline = Instant::now() + wait;
+    let mut found: BTreeMap<u32, ParsedMessage> = BTreeMap::new();
+    let mut foreign = std::collections::HashSet::new();
+    loop {
+        let batch = office
+            .fetch(FetchSelector::Unprocessed, 5000)
+            .await
+            .unwrap();
+        for m in batch.messages {
+            if found.contains_key(&m.uid) || foreign.contains(&m.uid) {
+                continue;
+            }
+            match parse_message(&m.raw) {
+                Ok(p) if ours(&p, id) => {
+                    found.insert(m.uid, p);
+                }
+                _ => {
+                    foreign.insert(m.uid);
+                }
+            }
+        }
+        if found.len() >= want || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for uid in found.keys() {
+        office.mark_processed(*uid).await.unwrap();
+    }
+    found.into_values().collect()
+}
+
+struct Answers {
+    accettazione: Vec<PecReceipt>,
+    consegna: Vec<PecReceipt>,
+    controlli: Vec<(CertifiedMessage, EsitoAtto)>,
+    intervento: Vec<(CertifiedMessage, EsitoAtto)>,
+}
+
+fn sort(answers: Vec<ParsedMessage>) -> Answers {
+    let mut a = Answers {
+        accettazione: vec![],
+        consegna: vec![],
+        controlli: vec![],
+        intervento: vec![],
+    };
+    for p in answers {
+        match p {
+            ParsedMessage::Receipt(r) if r.kind == PecKind::Accettazione => a.accettazione.push(r),
+            ParsedMessage::Receipt(r) if r.kind == PecKind::AvvenutaConsegna => a.consegna.push(r),
+            ParsedMessage::Certified(c) => {
+                assert_eq!(c.transport, TransportKind::PostaCertificata);
+                let court = c.court.clone().expect("court content");
+                let CourtContent::Esito(e) = court.content else {
+                    panic!("not an esito: {court:?}")
+                };
+                match court.kind {
+                    CourtMessageKind::EsitoControlliAutomatici => a.controlli.push((c, e)),
+                    CourtMessageKind::EsitoInterventoUfficio => a.intervento.push((c, e)),
+                    other => panic!("unexpected court message kind {other:?}"),
+                }
+            }
+            other => panic!("unexpected message: {other:?}"),
+        }
+    }
+    a
+}
+
+/// Checks the two provider receipts; returns the deposit's identificativo.
+fn check_receipts(s: &Servers, d: &DepositMessage, a: &Answers) -> String {
+    let subject = format!("DEPOSITO {}", d.description);
+    assert_eq!(a.accettazione.len(), 1, "one accettazione");
+    assert_eq!(a.consegna.len(), 1, "one avvenuta-consegna");
+    let rda = &a.accettazione[0];
+    let rdac = &a.consegna[0];
+    let ident = rda.daticert.identificativo.clone().expect("identificativo");
+    for r in [rda, rdac] {
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert_eq!(r.x_ricevuta.as_deref(), Some(r.kind.as_str()));
+        assert_eq!(
+            r.referenced_message_id.as_deref(),
+            Some(d.message_id.as_str())
+        );
+        assert_eq!(r.daticert.msgid.as_deref(), Some(d.message_id.as_str()));
+        assert_eq!(r.daticert.identificativo.as_deref(), Some(ident.as_str()));
+        assert_eq!(r.daticert.errore, "nessuno");
+        assert_eq!(r.daticert.mittente.as_deref(), Some(s.office().as_str()));
+        assert_eq!(r.daticert.destinatari.len(), 1);
+        assert_eq!(r.daticert.destinatari[0].address, s.court());
+        assert_eq!(r.daticert.oggetto.as_deref(), Some(subject.as_str()));
+        assert!(r.daticert.data.as_ref().unwrap().instant.is_some());
+        // The receipt's own id is the provider's, not the deposit's.
+        assert_ne!(r.message_id.as_deref(), Some(d.message_id.as_str()));
+    }
+    assert_eq!(
+        rda.subject.as_deref(),
+        Some(format!("ACCETTAZIONE: {subject}").as_str())
+    );
+    assert_eq!(
+        rdac.subject.as_deref(),
+        Some(format!("CONSEGNA: {subject}").as_str())
+    );
+    assert_eq!(rdac.daticert.consegna.as_deref(), Some(s.court().as_str()));
+    assert_eq!(rdac.daticert.ricevuta.as_deref(), Some("completa"));
+    ident
+}
+
+/// Checks a court message (busta di trasporto around the court's PEC).
+fn check_court(
+    s: &Servers,
+    d: &DepositMessage,
+    ident: &str,
+    (c, e): &(CertifiedMessage, EsitoAtto),
+    subject_prefix: &str,
+) -> String {
+    let subject = format!("{subject_prefix} DEPOSITO {}", d.description);
+    let dc = c.daticert.as_ref().expect("daticert");
+    assert_eq!(dc.kind, PecKind::PostaCertificata);
+    assert_eq!(dc.mittente.as_deref(), Some(s.court().as_str()));
+    assert_eq!(dc.oggetto.as_deref(), Some(subject.as_str()));
+    assert_eq!(
+        c.subject.as_deref(),
+        Some(format!("POSTA CERTIFICATA: {subject}").as_str())
+    );
+    let inner = c.inner.as_ref().expect("postacert.eml");
+    assert_eq!(inner.subject.as_deref(), Some(subject.as_str()));
+    assert_eq!(inner.from.as_deref(), Some(s.court().as_str()));
+    assert_eq!(inner.attachment_names, vec!["EsitoAtto.xml".to_owned()]);
+    let court = c.court.as_ref().unwrap();
+    assert_eq!(court.file_name, "EsitoAtto.xml");
+    assert_eq!(
+        court.correlation.deposit_message_id.as_deref(),
+        Some(d.message_id.as_str())
+    );
+    assert_eq!(
+        court.correlation.provider_message_id.as_deref(),
+        Some(ident)
+    );
+    assert_eq!(
+        court.correlation.deposit_subject.as_deref(),
+        Some(format!("DEPOSITO {}", d.description).as_str())
+    );
+    let body = court.body_text.as_deref().unwrap_or_default();
+    assert!(
+        body.contains(&format!("Codice esito: {}", e.codice_esito)),
+        "{body}"
+    );
+    assert_eq!(e.impronta.as_ref().map(|i| i.tipo.as_str()), Some("File"));
+    assert!(e.data.is_some() && e.ora.is_some() && e.zona.is_some());
+    court.correlation.id_busta.clone().expect("IDBUSTA")
+}
+
+fn run_json(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn scenario_ok_answers_all_four_messages_once() {
+    let s = servers();
+    let (d, _) = send_deposit(&s, "ok").await;
+    let id = d.message_id.as_str();
+    wait_in_court_box(&s, &d.message_id);
+    let state = tempfile::tempdir().unwrap();
+    let state_file = state.path().join("sim.json");
+    let state_arg = state_file.to_str().unwrap();
+    let case = "1234/2026";
+
+    let out = sim(
+        &s,
+        &[
+            "run",
+            "--scenario",
+            "ok",
+            "--once",
+            "--case-number",
+            case,
+            "--state",
+            state_arg,
+            "--message-id",
+            id,
+        ],
+    );
+    let handled = run_json(&out);
+    assert_eq!(handled.len(), 1, "{out}");
+    assert_eq!(handled[0]["message_id"], id);
+    assert_eq!(handled[0]["to"], s.office());
+
+    let mut office = ImapMailbox::connect(&imap_config(&s, "OFFICE"))
+        .await
+        .unwrap();
+    let a = sort(collect(&mut office, &d.message_id, 4, Duration::from_secs(30)).await);
+    let ident = check_receipts(&s, &d, &a);
+    assert_eq!(handled[0]["identificativo"], ident.as_str());
+
+    assert_eq!(a.controlli.len(), 1, "one esito controlli automatici");
+    let busta = check_court(
+        &s,
+        &d,
+        &ident,
+        &a.controlli[0],
+        "ESITO CONTROLLI AUTOMATICI",
+    );
+    let (_, controlli) = &a.controlli[0];
+    assert_eq!(controlli.codice_esito, "1");
+    assert_eq!(controlli.outcome(), EsitoOutcome::Positive);
+    assert_eq!(controlli.numero_ruolo, None);
+
+    assert_eq!(a.intervento.len(), 1, "one esito intervento cancelleria");
+    assert_eq!(
+        check_court(&s, &d, &ident, &a.intervento[0], "ACCETTAZIONE"),
+        busta,
+        "the same IDBUSTA in the third and fourth PEC"
+    );
+    let (_, intervento) = &a.intervento[0];
+    assert_eq!(intervento.codice_esito, "2");
+    assert_eq!(intervento.outcome(), EsitoOutcome::Positive);
+    assert_eq!(intervento.numero_ruolo.as_deref(), Some(case));
+
+    // The state remembers the deposit.
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(st["handled"][id]["scenario"], "ok");
+
+    // Idempotent: again, with the state file and without (the IMAP keyword
+    // remembers too), nothing is answered twice.
+    for extra in [vec!["--state", state_arg], vec![]] {
+        let mut args = vec!["run", "--scenario", "ok", "--once", "--message-id", id];
+        args.extend(extra);
+        let again = sim(&s, &args);
+        assert!(again.trim().is_empty(), "answered twice: {again}");
+    }
+    let more = collect(&mut office, &d.message_id, 1, Duration::from_secs(3)).await;
+    assert!(more.is_empty(), "new messages after a second run: {more:?}");
+    office.logout().await;
+
+    // Deposited exactly once, and what the court received is the deposit.
+    assert_eq!(
+        count(&s, &d.message_id),
+        serde_json::json!({"deposits": 1, "messages": 1})
+    );
+    let listed = run_json(&sim(&s, &["deposits", "--message-id", id]));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["subject"], format!("DEPOSITO {}", d.description));
+    assert_eq!(
+        listed[0]["attachment_sha256"],
+        hex::encode(sha2::Sha256::digest(&d.atto_enc))
+    );
+    assert_eq!(listed[0]["handled"], true);
+    assert!(listed[0]["date"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+#[tokio::test]
+async fn scenario_checks_failed_stops_after_the_third_pec() {
+    let s = servers();
+    let (d, _) = send_deposit(&s, "checks-failed").await;
+    let id = d.message_id.as_str();
+    wait_in_court_box(&s, &d.message_id);
+    let out = sim(
+        &s,
+        &[
+            "run",
+            "--scenario",
+            "checks-failed",
+            "--once",
+            "--message-id",
+            id,
+        ],
+    );
+    assert_eq!(run_json(&out).len(), 1, "{out}");
+
+    let mut office = ImapMailbox::connect(&imap_config(&s, "OFFICE"))
+        .await
+        .unwrap();
+    let mut got = collect(&mut office, &d.message_id, 3, Duration::from_secs(30)).await;
+    // Nothing more arrives (the simulator has finished sending).
+    got.extend(collect(&mut office, &d.message_id, 1, Duration::from_secs(2)).await);
+    office.logout().await;
+    let a = sort(got);
+    let ident = check_receipts(&s, &d, &a);
+    assert_eq!(a.controlli.len(), 1, "one esito controlli automatici");
+    assert!(a.intervento.is_empty(), "no fourth PEC after failed checks");
+    let busta = check_court(
+        &s,
+        &d,
+        &ident,
+        &a.controlli[0],
+        "ESITO CONTROLLI AUTOMATICI",
+    );
+    let (_, e) = &a.controlli[0];
+    assert_eq!(e.codice_esito, "-1");
+    assert_eq!(e.outcome(), EsitoOutcome::Negative);
+    assert!(e.descrizione_esito.contains("FATAL"), "{e:?}");
+    assert!(e.descrizione_esito.contains(&format!("IDBUSTA: {busta}")));
+
+    let again = sim(
+        &s,
+        &[
+            "run",
+            "--scenario",
+            "checks-failed",
+            "--once",
+            "--message-id",
+            id,
+        ],
+    );
+    assert!(again.trim().is_empty(), "answered twice: {again}");
+}
+
+#[test]
+fn unreachable_servers_are_a_clear_error() {
+    let s = servers();
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env");
+    // Nothing listens on port 1.
+    let text = std::fs::read_to_string(&s.env_file)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("PONTE_PEC_IMAPS_PORT=") {
+                "PONTE_PEC_IMAPS_PORT=1".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&env, text).unwrap();
+    for args in [vec!["count"], vec!["run", "--scenario", "ok", "--once"]] {
+        let out = run_sim(&env, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("cannot reach IMAPS") && err.contains("pec-test-servers.sh"),
+            "{err}"
+        );
+    }
+    let out = run_sim(&dir.path().join("missing"), &["count"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pec-test-servers.sh"));
+}
+
+#[tokio::test]
+async fn scenarios_refused_rda_only_and_no_receipts() {
+    let s = servers();
+    let mut office = ImapMailbox::connect(&imap_config(&s, "OFFICE"))
+        .await
+        .unwrap();
+    for (scenario, expected) in [("refused", 4), ("rda-only", 1), ("no-receipts", 0)] {
+        let (d, _) = send_deposit(&s, scenario).await;
+        let id = d.message_id.as_str();
+        wait_in_court_box(&s, &d.message_id);
+        let out = sim(
+            &s,
+            &["run", "--scenario", scenario, "--once", "--message-id", id],
+        );
+        let handled = run_json(&out);
+        assert_eq!(handled.len(), 1, "{scenario}: {out}");
+        assert_eq!(
+            handled[0]["sent"].as_array().map(Vec::len),
+            Some(expected),
+            "{scenario}: {out}"
+        );
+        let mut got = collect(
+            &mut office,
+            &d.message_id,
+            expected,
+            Duration::from_secs(30),
+        )
+        .await;
+        got.extend(collect(&mut office, &d.message_id, 1, Duration::from_secs(2)).await);
+        let a = sort(got);
+        match scenario {
+            "refused" => {
+                let ident = check_receipts(&s, &d, &a);
+                assert_eq!(a.controlli.len(), 1);
+                assert_eq!(a.controlli[0].1.outcome(), EsitoOutcome::Positive);
+                assert_eq!(a.intervento.len(), 1);
+                check_court(&s, &d, &ident, &a.intervento[0], "RIFIUTO");
+                let (_, e) = &a.intervento[0];
+                assert_eq!(e.codice_esito, "-1");
+                assert_eq!(e.outcome(), EsitoOutcome::Negative);
+                assert_eq!(e.numero_ruolo, None);
+            }
+            "rda-only" => {
+                assert_eq!(a.accettazione.len(), 1);
+                assert!(a.consegna.is_empty() && a.controlli.is_empty());
+                assert!(a.intervento.is_empty());
+            }
+            _ => {
+                assert!(a.accettazione.is_empty() && a.consegna.is_empty());
+                assert!(a.controlli.is_empty() && a.intervento.is_empty());
+                // Handled all the same: a later run does not answer it.
+                let again = sim(
+                    &s,
+                    &["run", "--scenario", "ok", "--once", "--message-id", id],
+                );
+                assert!(again.trim().is_empty(), "answered: {again}");
+            }
+        }
+    }
+    office.logout().await;
+}
+
+#[tokio::test]
+async fn court_may_name_the_deposit_by_the_provider_identificativo() {
+    // IdMsgMitt = identificativo: the court messages still correlate, by
+    // IdMsgPdA/IdMsg (the identificativo the accettazione gave).
+    let s = servers();
+    let (d, _) = send_deposit(&s, "idmsgmitt").await;
+    let id = d.message_id.as_str();
+    wait_in_court_box(&s, &d.message_id);
+    let out = sim(
+        &s,
+        &[
+            "run",
+            "--scenario",
+            "ok",
+            "--once",
+            "--idmsgmitt",
+            "identificativo",
+            "--message-id",
+            id,
+        ],
+    );
+    let ident = run_json(&out)[0]["identificativo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut office = ImapMailbox::connect(&imap_config(&s, "OFFICE"))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut court = BTreeMap::new();
+    while court.len() < 2 {
+        assert!(Instant::now() < deadline, "court messages not delivered");
+        let batch = office
+            .fetch(FetchSelector::Unprocessed, 5000)
+            .await
+            .unwrap();
+        for m in batch.messages {
+            if let Ok(p) = parse_message(&m.raw)
+                && let Some(c) = p.court()
+                && c.correlation.provider_message_id.as_deref() == Some(ident.as_str())
+            {
+                assert_eq!(
+                    c.correlation.deposit_message_id.as_deref(),
+                    Some(ident.as_str())
+                );
+                court.insert(m.uid, c.kind);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // The receipts, by the deposit's Message-ID.
+    let receipts = collect(&mut office, &d.message_id, 2, Duration::from_secs(30)).await;
+    assert_eq!(receipts.len(), 2);
+    for uid in court.keys() {
+        office.mark_processed(*uid).await.unwrap();
+    }
+    office.logout().await;
+    let mut kinds: Vec<_> = court.into_values().collect();
+    kinds.sort_by_key(|k| format!("{k:?}"));
+    assert_eq!(
+        kinds,
+        vec![
+            CourtMessageKind::EsitoControlliAutomatici,
+            CourtMessageKind::EsitoInterventoUfficio
+        ]
+    );
+}
