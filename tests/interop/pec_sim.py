@@ -29,6 +29,8 @@ Scenarios (what the office box receives for each new deposit):
     ok             RdA, RdAC, esito controlli 1 (passed), esito intervento 2
                    (accepted, NumeroRuolo = --case-number)
     checks-failed  RdA, RdAC, esito controlli -1 (FATAL anomaly), nothing more
+    checks-warn    RdA, RdAC, esito controlli -1 (WARN anomaly, "l'atto verrà
+                   comunque accettato"), esito intervento 2 (accepted)
     refused        RdA, RdAC, esito controlli 1, esito intervento -1 (refused)
     no-receipts    nothing (the deposit is only marked handled)
     rda-only       RdA only
@@ -41,7 +43,16 @@ JSON file (if given), and a lock file that serialises concurrent simulators.
 The deposit is marked *before* anything is sent (at most once: a crash in the
 middle leaves a deposit partly answered, never answered twice).
 
-Exit codes: 0 ok, 1 usage/data error, 2 servers unreachable or login refused.
+Options of `run`: --message-id ID (repeatable) and --subject-contains TEXT
+answer only matching deposits (the boxes are shared: tests should filter);
+--idmsgmitt identificativo puts the provider's identificativo instead of the
+deposit's Message-ID in EsitoAtto/IdMsgMitt (which one a real court uses is not
+documented in the sources at hand). Each answered deposit is printed as one
+JSON line (message_id, scenario, to, identificativo, id_busta, case_number,
+sent).
+
+Exit codes: 0 ok, 1 data error, 2 usage error, servers unreachable or login
+refused.
 """
 
 from __future__ import annotations
@@ -81,7 +92,7 @@ try:
 except Exception:  # pragma: no cover - no tzdata: fall back to CET
     ROME = dt.timezone(dt.timedelta(hours=1), "CET")
 
-SCENARIOS = ("ok", "checks-failed", "refused", "no-receipts", "rda-only")
+SCENARIOS = ("ok", "checks-failed", "checks-warn", "refused", "no-receipts", "rda-only")
 HANDLED_KEYWORD = "$PecSimHandled"
 GESTORE = "PONTE TEST PEC S.p.A."
 CRLF = b"\r\n"
@@ -708,11 +719,18 @@ class Answerer:
         )
         return provider_message(headers, text, html, dc, inner)
 
-    def esito_controlli(self, passed: bool) -> bytes:
+    def esito_controlli(self, passed: bool, warn: bool = False) -> bytes:
         subject = f"ESITO CONTROLLI AUTOMATICI {self.dep.deposit_subject}"
         if passed:
             return self.court_message(
                 subject, "1", "Controlli terminati con successo. Busta in attesa di accettazione."
+            )
+        if warn:
+            return self.court_message(
+                subject, "-1",
+                f"IDBUSTA: {self.id_busta} - NOME FILE: DatiAtto.xml.p7m - WARN: Atto depositato "
+                "fuori termine. L'atto verrà comunque accettato e non è necessario effettuare "
+                "nuovamente il deposito.",
             )
         return self.court_message(
             subject, "-1",
@@ -742,6 +760,9 @@ class Answerer:
                    ("esito-intervento-accepted", lambda: self.esito_intervento(True))],
             "checks-failed": [rda, rdac,
                               ("esito-controlli-failed", lambda: self.esito_controlli(False))],
+            "checks-warn": [rda, rdac,
+                            ("esito-controlli-warn", lambda: self.esito_controlli(False, True)),
+                            ("esito-intervento-accepted", lambda: self.esito_intervento(True))],
             "refused": [rda, rdac, ("esito-controlli-passed", lambda: self.esito_controlli(True)),
                         ("esito-intervento-refused", lambda: self.esito_intervento(False))],
             "no-receipts": [],
@@ -864,7 +885,8 @@ def one_pass(env: Env, args, state: State, lock: Lock) -> int:
                     "to": rcpt,
                     "identificativo": ans.ident,
                     "id_busta": ans.id_busta,
-                    "case_number": args.case_number if args.scenario == "ok" else None,
+                    "case_number": args.case_number
+                    if args.scenario in ("ok", "checks-warn") else None,
                     "sent": [name for name, _ in plan],
                 }), flush=True)
                 handled += 1

@@ -9,6 +9,7 @@ mod it {
 
     mod cli;
     mod curl;
+    mod deposit;
     mod edge;
     mod evidence;
     mod fhir;

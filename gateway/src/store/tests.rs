@@ -241,3 +241,18 @@ async fn evidence_log_appends_proves_and_verifies() {
     let mut log = LogFile::open(&path).unwrap();
     crate::evidence::verify::verify(&mut log, key.verifier()).unwrap();
 }
+
+#[tokio::test]
+async fn deposit_queries_run_on_a_fresh_store() {
+    use crate::store::{DepositStore, FilingStore};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db"), 1, 16).unwrap();
+    let r = store.recover_deposits("2026-01-01T00:00:00Z".into()).await;
+    assert!(r.is_ok(), "{:?}", r.map_err(|e| format!("{e:?}")));
+    let r = store
+        .claim_deposit("a".into(), "b".into(), "c".into())
+        .await;
+    assert!(r.is_ok(), "{:?}", r.map_err(|e| format!("{e:?}")));
+    let r = store.claim_work("a".into(), "b".into()).await;
+    assert!(r.is_ok(), "{:?}", r.map_err(|e| format!("{e:?}")));
+}

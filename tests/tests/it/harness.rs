@@ -101,6 +101,12 @@ pub struct Options {
     pub extra: &'static str,
     /// Reuse this working folder (config, data) instead of a fresh one.
     pub dir: Option<std::sync::Arc<tempfile::TempDir>>,
+    /// A `[pec]` section (TOML), to deposit through real servers.
+    pub pec: Option<String>,
+    /// Replace every court's PEC deposit address in the registry.
+    pub court_pec: Option<String>,
+    /// Environment variables for the server.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -113,6 +119,9 @@ impl Default for Options {
             tsa_url: None,
             extra: "",
             dir: None,
+            pec: None,
+            court_pec: None,
+            env: Vec::new(),
         }
     }
 }
@@ -120,10 +129,10 @@ impl Default for Options {
 /// `[pct]`, `[signer]` and `[office]` for a test server: the repository's
 /// schemas and mapping files, the development registry with its courts'
 /// certificate pointed at the test PKI, the test PKI's signer.
-pub fn pipeline_config(dir: &Path) -> String {
+pub fn pipeline_config(dir: &Path, court_pec: Option<&str>) -> String {
     let pki = dev_pki();
     let root = workspace_root();
-    let registry = registry_for_test_pki(dir);
+    let registry = registry_for_test_pki(dir, court_pec);
     format!(
         r#"
 [pct]
@@ -139,7 +148,7 @@ key = "{pki}/signer.key"
 name = "Ufficio di Prossimità di Genova (test)"
 codice_fiscale = "00856930102"
 town = "Genova"
-pec_address = "ufficioprossimita.genova@pec.ponte.test"
+pec_address = "ufficio@pec.ponte.test"
 address = {{ street = "Via Garibaldi", number = "9", postcode = "16124", town = "Genova", province = "GE", country = "IT" }}
 officers = [{{ surname = "Rossi", given_name = "Maria", codice_fiscale = "RSSMRA80C55D969V" }}]
 "#,
@@ -157,7 +166,7 @@ pub fn shared_dir() -> PathBuf {
 
 /// The development registry, with every court's encryption certificate
 /// pointed at the test PKI's court certificate; written into `dir`.
-pub fn registry_for_test_pki(dir: &Path) -> PathBuf {
+pub fn registry_for_test_pki(dir: &Path, court_pec: Option<&str>) -> PathBuf {
     let text =
         std::fs::read_to_string(workspace_root().join("adapters/registry/data/dev-registry.toml"))
             .unwrap();
@@ -170,6 +179,20 @@ pub fn registry_for_test_pki(dir: &Path) -> PathBuf {
         text.contains(&cert.display().to_string()),
         "registry cert path changed"
     );
+    let text = match court_pec {
+        Some(address) => text
+            .lines()
+            .map(|line| {
+                if line.starts_with("pec_deposit = ") {
+                    format!("pec_deposit = {address:?}")
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => text,
+    };
     let path = dir.join("registry.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -240,7 +263,11 @@ checkpoint_entries = {cpe}
             crls = crls.join(", "),
             data = dir.path().join("data").display(),
         );
-        let config = format!("{config}\n{}", pipeline_config(dir.path()));
+        let config = format!(
+            "{config}\n{}\n{}",
+            pipeline_config(dir.path(), options.court_pec.as_deref()),
+            options.pec.as_deref().unwrap_or_default()
+        );
         let config_path = dir.path().join("ponte.toml");
         std::fs::write(&config_path, config).unwrap();
         let mut command = Command::new(ponte_bin());
@@ -248,15 +275,27 @@ checkpoint_entries = {cpe}
             .args(["serve", "--config"])
             .arg(&config_path)
             .current_dir(dir.path());
-        Self::spawn(command, dir)
+        Self::spawn_with(command, dir, &options.env)
     }
 
     /// Spawns a prepared `ponte serve` command and waits for its listeners.
-    pub fn spawn(mut command: Command, dir: std::sync::Arc<tempfile::TempDir>) -> Server {
+    pub fn spawn(command: Command, dir: std::sync::Arc<tempfile::TempDir>) -> Server {
+        Self::spawn_with(command, dir, &[])
+    }
+
+    /// [`Server::spawn`] with environment variables set for the server.
+    pub fn spawn_with(
+        mut command: Command,
+        dir: std::sync::Arc<tempfile::TempDir>,
+        env: &[(String, String)],
+    ) -> Server {
         for (key, _) in std::env::vars() {
             if key.starts_with("PONTE_") {
                 command.env_remove(key);
             }
+        }
+        for (key, value) in env {
+            command.env(key, value);
         }
         let mut child = command
             .env("RUST_LOG", "warn")

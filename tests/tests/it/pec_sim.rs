@@ -371,6 +371,7 @@ fn run_json(stdout: &str) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn scenario_ok_answers_all_four_messages_once() {
+    let _lock = super::deposit::pec_lock().await;
     let s = servers();
     let (d, _) = send_deposit(&s, "ok").await;
     let id = d.message_id.as_str();
@@ -466,6 +467,7 @@ async fn scenario_ok_answers_all_four_messages_once() {
 
 #[tokio::test]
 async fn scenario_checks_failed_stops_after_the_third_pec() {
+    let _lock = super::deposit::pec_lock().await;
     let s = servers();
     let (d, _) = send_deposit(&s, "checks-failed").await;
     let id = d.message_id.as_str();
@@ -555,12 +557,18 @@ fn unreachable_servers_are_a_clear_error() {
 }
 
 #[tokio::test]
-async fn scenarios_refused_rda_only_and_no_receipts() {
+async fn scenarios_refused_checks_warn_rda_only_and_no_receipts() {
+    let _lock = super::deposit::pec_lock().await;
     let s = servers();
     let mut office = ImapMailbox::connect(&imap_config(&s, "OFFICE"))
         .await
         .unwrap();
-    for (scenario, expected) in [("refused", 4), ("rda-only", 1), ("no-receipts", 0)] {
+    for (scenario, expected) in [
+        ("refused", 4),
+        ("checks-warn", 4),
+        ("rda-only", 1),
+        ("no-receipts", 0),
+    ] {
         let (d, _) = send_deposit(&s, scenario).await;
         let id = d.message_id.as_str();
         wait_in_court_box(&s, &d.message_id);
@@ -596,6 +604,27 @@ async fn scenarios_refused_rda_only_and_no_receipts() {
                 assert_eq!(e.outcome(), EsitoOutcome::Negative);
                 assert_eq!(e.numero_ruolo, None);
             }
+            "checks-warn" => {
+                // A non-blocking anomaly: -1, and the office accepts all the same.
+                let ident = check_receipts(&s, &d, &a);
+                assert_eq!(a.controlli.len(), 1);
+                let busta = check_court(
+                    &s,
+                    &d,
+                    &ident,
+                    &a.controlli[0],
+                    "ESITO CONTROLLI AUTOMATICI",
+                );
+                assert_eq!(a.controlli[0].1.outcome(), EsitoOutcome::Negative);
+                assert!(a.controlli[0].1.descrizione_esito.contains("WARN"));
+                assert_eq!(a.intervento.len(), 1);
+                assert_eq!(
+                    check_court(&s, &d, &ident, &a.intervento[0], "ACCETTAZIONE"),
+                    busta
+                );
+                assert_eq!(a.intervento[0].1.outcome(), EsitoOutcome::Positive);
+                assert!(a.intervento[0].1.numero_ruolo.is_some());
+            }
             "rda-only" => {
                 assert_eq!(a.accettazione.len(), 1);
                 assert!(a.consegna.is_empty() && a.controlli.is_empty());
@@ -618,6 +647,7 @@ async fn scenarios_refused_rda_only_and_no_receipts() {
 
 #[tokio::test]
 async fn court_may_name_the_deposit_by_the_provider_identificativo() {
+    let _lock = super::deposit::pec_lock().await;
     // IdMsgMitt = identificativo: the court messages still correlate, by
     // IdMsgPdA/IdMsg (the identificativo the accettazione gave).
     let s = servers();

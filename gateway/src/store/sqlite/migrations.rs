@@ -31,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/sqlite/0005_filing.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_deposit.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

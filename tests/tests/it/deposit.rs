@@ -1,0 +1,591 @@
+//! PEC deposits end to end through the real Postfix and Dovecot started by
+//! `scripts/pec-test-servers.sh`: a FHIR submission becomes a filing, the
+//! outbox deposits it in the court's mailbox, `tests/interop/pec_sim.py`
+//! plays the PEC provider and the court, and the receipts drive the
+//! sender's Task to the clerk's decision. Failure paths, cancellation,
+//! quarantine, and kill -9 during delivery and receipt processing with
+//! every deposit made exactly once.
+#![cfg(feature = "it-pec")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::client::{self, Identity};
+use super::harness::{Options, Server, ponte_bin, workspace_root};
+
+/// The PEC mailboxes are shared: one test at a time talks to them.
+pub async fn pec_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
+/// The connection details written by `scripts/pec-test-servers.sh`.
+pub fn pec_env() -> (PathBuf, BTreeMap<String, String>) {
+    let path = PathBuf::from(
+        std::env::var("PONTE_PEC_ENV").unwrap_or_else(|_| "/tmp/ponte-pec/env".into()),
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} missing: run scripts/pec-test-servers.sh first (scripts/test.sh does)",
+            path.display()
+        )
+    });
+    let values = text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
+        .collect();
+    (path, values)
+}
+
+const COURT: &str = "tribunale@pec.ponte.test";
+
+/// A server that deposits through the local servers as the office.
+fn start(dir: Option<Arc<tempfile::TempDir>>, smtp_password: Option<&str>) -> Server {
+    let (_, env) = pec_env();
+    let get = |k: &str| {
+        env.get(k)
+            .unwrap_or_else(|| panic!("{k} not in the PEC env file"))
+    };
+    let pec = format!(
+        r#"
+[pec]
+poll_interval = "100ms"
+retry_backoff = "1s"
+max_attempts = 3
+reconcile_window = "4s"
+lease = "30s"
+smtp = {{ host = "{host}", port = {port}, security = "starttls", tls_name = "{name}", ca_file = "{ca}", username = "{user}", password_env = "PEC_TEST_SMTP_PASSWORD" }}
+imap = {{ host = "{host}", port = {imaps}, tls_name = "{name}", ca_file = "{ca}", username = "{user}", password_env = "PEC_TEST_IMAP_PASSWORD", poll_interval = "200ms" }}
+"#,
+        host = get("PONTE_PEC_HOST"),
+        port = get("PONTE_PEC_SUBMISSION_PORT"),
+        imaps = get("PONTE_PEC_IMAPS_PORT"),
+        name = get("PONTE_PEC_TLS_NAME"),
+        ca = get("PONTE_PEC_CA"),
+        user = get("PONTE_PEC_OFFICE_USER"),
+    );
+    let office_password = get("PONTE_PEC_OFFICE_PASSWORD").clone();
+    Server::start(Options {
+        dir,
+        pec: Some(pec),
+        court_pec: Some(COURT.to_owned()),
+        env: vec![
+            (
+                "PEC_TEST_SMTP_PASSWORD".to_owned(),
+                smtp_password.map_or(office_password.clone(), str::to_owned),
+            ),
+            ("PEC_TEST_IMAP_PASSWORD".to_owned(), office_password),
+        ],
+        ..Options::default()
+    })
+}
+
+/// `tests/interop/pec_sim.py`, playing the provider and the court.
+struct Simulator {
+    child: Child,
+}
+
+impl Simulator {
+    /// Answers the deposits carrying `message_ids` (the mailboxes hold
+    /// other tests' deposits too) for up to five minutes.
+    fn start(scenario: &str, state: &Path, message_ids: &[String]) -> Self {
+        let (env, _) = pec_env();
+        let mut command = Command::new("python3");
+        command
+            .arg(workspace_root().join("tests/interop/pec_sim.py"))
+            .arg("--env")
+            .arg(&env)
+            .args([
+                "run",
+                "--scenario",
+                scenario,
+                "--for",
+                "300",
+                "--interval",
+                "0.2",
+            ])
+            .args(["--case-number", "1234/2026", "--state"])
+            .arg(state);
+        for id in message_ids {
+            command.arg("--message-id").arg(id);
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs the simulator");
+        Self { child }
+    }
+}
+
+/// Waits until each Task's filing is ready and returns the Message-IDs its
+/// deposits will carry (fixed before the first attempt).
+async fn message_ids(server: &Server, tasks: &[String]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for task in tasks {
+        let ready = task_until(server, task, 120, |t| output(t, "filing").is_some()).await;
+        let filing = output(&ready, "filing").unwrap();
+        let filing = get(server, "upp-genova", &format!("/filings/{filing}"))
+            .await
+            .json();
+        ids.push(
+            filing["deposit"]["message_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no deposit: {filing}"))
+                .to_owned(),
+        );
+    }
+    ids
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Deposits in the court's mailbox by Message-ID: how many messages carry
+/// each.
+fn court_deposits() -> BTreeMap<String, usize> {
+    let (env, _) = pec_env();
+    let out = Command::new("python3")
+        .arg(workspace_root().join("tests/interop/pec_sim.py"))
+        .arg("--env")
+        .arg(&env)
+        .arg("deposits")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut counts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        *counts
+            .entry(
+                value["message_id"]
+                    .as_str()
+                    .unwrap()
+                    .trim_matches(['<', '>'])
+                    .to_owned(),
+            )
+            .or_default() += 1;
+    }
+    counts
+}
+
+async fn submit(server: &Server, name: &str) -> String {
+    let body = std::fs::read(
+        workspace_root()
+            .join("tests/fixtures/fhir/valid")
+            .join(name),
+    )
+    .unwrap();
+    let answer = client::send_with(
+        server.https,
+        Some(&Identity::dev("asl3-genovese")),
+        "POST",
+        "/fhir/Bundle",
+        &[("content-type", "application/fhir+json")],
+        body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    answer.headers["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/fhir/Task/")
+        .to_owned()
+}
+
+async fn get(server: &Server, who: &str, path: &str) -> client::Answer {
+    client::send(
+        server.https,
+        Some(&Identity::dev(who)),
+        "GET",
+        path,
+        Vec::new(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn task(server: &Server, id: &str) -> serde_json::Value {
+    get(server, "asl3-genovese", &format!("/fhir/Task/{id}"))
+        .await
+        .json()
+}
+
+/// Polls the Task until `done` holds, for up to `secs`.
+async fn task_until(
+    server: &Server,
+    id: &str,
+    secs: u64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let value = task(server, id).await;
+        if done(&value) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "Task {id} stuck: {value}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn output(task: &serde_json::Value, kind: &str) -> Option<String> {
+    task["output"]
+        .as_array()?
+        .iter()
+        .find(|o| o["type"]["text"] == kind)
+        .and_then(|o| o["valueString"].as_str())
+        .map(str::to_owned)
+}
+
+fn status_is(want: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    move |t| t["status"] == want
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_reaches_the_clerk_and_the_case_number_reaches_the_sender() {
+    let _lock = pec_lock().await;
+    let server = start(None, None);
+    let id = submit(&server, "capacity-genova-parodi.json").await;
+    let ids = message_ids(&server, std::slice::from_ref(&id)).await;
+    let sim = Simulator::start("ok", &server.dir.path().join("sim.json"), &ids);
+    let done = task_until(&server, &id, 120, status_is("completed")).await;
+    assert_eq!(
+        output(&done, "case-number").as_deref(),
+        Some("1234/2026"),
+        "{done}"
+    );
+    assert!(
+        output(&done, "rdac").is_some(),
+        "the delivery receipt is on the Task: {done}"
+    );
+    assert!(output(&done, "deposited-at").is_some(), "{done}");
+    let filing_id = output(&done, "filing").unwrap();
+    let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+        .await
+        .json();
+    let deposit = &filing["deposit"];
+    assert_eq!(deposit["state"], "accepted-by-clerk", "{filing}");
+    assert_eq!(deposit["case_number"], "1234/2026");
+    assert_eq!(deposit["attempts"], 1);
+    let kinds: Vec<&str> = deposit["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "accettazione",
+        "avvenuta-consegna",
+        "esito-controlli",
+        "esito-cancelleria",
+    ] {
+        assert_eq!(kinds.iter().filter(|k| **k == kind).count(), 1, "{kinds:?}");
+    }
+    let message_id = deposit["message_id"].as_str().unwrap();
+    assert_eq!(court_deposits().get(message_id), Some(&1), "deposited once");
+    drop(sim);
+
+    // The evidence bundle carries the envelope, the deposit and the
+    // receipts, each bound to the log, and verifies offline.
+    let bundle = get(
+        &server,
+        "upp-genova",
+        &format!("/filings/{filing_id}/evidence"),
+    )
+    .await;
+    assert_eq!(bundle.status, 200);
+    let json = bundle.json();
+    let names: Vec<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Atto.enc"), "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("deposit-")).count(),
+        1,
+        "{names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("received-")).count(),
+        4,
+        "{names:?}"
+    );
+    let file = server.dir.path().join("bundle.json");
+    std::fs::write(&file, &bundle.body).unwrap();
+    let checked = Command::new(ponte_bin())
+        .args(["audit", "check-bundle"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_checks_a_refused_login_cancellation_and_quarantine() {
+    let _lock = pec_lock().await;
+    // The court's automatic checks fail: the Task fails with the esito.
+    {
+        let server = start(None, None);
+        let id = submit(&server, "capacity-savona-ferrando.json").await;
+        let ids = message_ids(&server, std::slice::from_ref(&id)).await;
+        let _sim = Simulator::start("checks-failed", &server.dir.path().join("sim.json"), &ids);
+        let failed = task_until(&server, &id, 120, status_is("failed")).await;
+        assert_eq!(output(&failed, "esito").as_deref(), Some("-1"), "{failed}");
+        let filing_id = output(&failed, "filing").unwrap();
+        let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+            .await
+            .json();
+        assert_eq!(filing["deposit"]["state"], "checks-failed");
+    }
+    // A refused login is permanent: one attempt, failed at once.
+    {
+        let server = start(None, Some("not-the-password"));
+        let id = submit(&server, "capacity-imperia-rebaudo.json").await;
+        let failed = task_until(&server, &id, 60, status_is("failed")).await;
+        let filing_id = output(&failed, "filing").unwrap();
+        let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+            .await
+            .json();
+        assert_eq!(filing["deposit"]["state"], "failed", "{filing}");
+        assert_eq!(
+            filing["deposit"]["attempts"], 1,
+            "no retry after a permanent error"
+        );
+        let (_, metrics) = server.admin_get("/metrics");
+        assert_eq!(
+            super::harness::metric(
+                &metrics,
+                "ponte_deposit_attempts_total",
+                &[("outcome", "permanent")]
+            ),
+            1.0
+        );
+    }
+    // Unreachable server: transient, retried with backoff; the office
+    // cancels while it waits; a message nobody sent lands in quarantine.
+    {
+        let server = start_unreachable();
+        let id = submit(&server, "capacity-la-spezia-bertoni.json").await;
+        let queued = task_until(&server, &id, 60, |t| {
+            output(t, "deposit-error").is_some()
+                && t["businessStatus"]["text"] == "atto pronto per il deposito"
+        })
+        .await;
+        let filing_id = output(&queued, "filing").unwrap();
+        let cancel = client::send(
+            server.https,
+            Some(&Identity::dev("upp-genova")),
+            "POST",
+            &format!("/filings/{filing_id}/cancel"),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            cancel.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&cancel.body)
+        );
+        task_until(&server, &id, 10, status_is("cancelled")).await;
+        let again = client::send(
+            server.https,
+            Some(&Identity::dev("upp-genova")),
+            "POST",
+            &format!("/filings/{filing_id}/cancel"),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.status, 409);
+
+        // A message that is no PEC receipt: stored in quarantine, listed
+        // for the office, raw bytes kept.
+        let token = format!("ponte-quarantine-{}", std::process::id());
+        send_plain_mail_to_office(&token);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let found = loop {
+            let list = get(&server, "upp-genova", "/filings/quarantine")
+                .await
+                .json();
+            let mut hit = None;
+            for message in list["messages"].as_array().unwrap() {
+                let id = message["id"].as_i64().unwrap();
+                let raw = get(&server, "upp-genova", &format!("/filings/quarantine/{id}")).await;
+                if String::from_utf8_lossy(&raw.body).contains(&token) {
+                    hit = Some(message.clone());
+                }
+            }
+            if let Some(hit) = hit {
+                break hit;
+            }
+            assert!(Instant::now() < deadline, "quarantined message not listed");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        assert_eq!(found["state"], "quarantined");
+        assert_eq!(found["reason"], "not_a_pec_message");
+        assert_eq!(
+            get(&server, "asl3-genovese", "/filings/quarantine")
+                .await
+                .status,
+            403
+        );
+    }
+}
+
+/// Sends an ordinary e-mail to the office's box (as the provider account),
+/// with Python's smtplib.
+fn send_plain_mail_to_office(token: &str) {
+    let (env, _) = pec_env();
+    let script = r#"
+import smtplib, ssl, sys
+env = dict(l.strip().split('=', 1) for l in open(sys.argv[1]) if '=' in l)
+env = {k: v.strip('"') for k, v in env.items()}
+ctx = ssl.create_default_context(cafile=env['PONTE_PEC_CA'])
+# The certificate names mail.pec.ponte.test, reached here as 127.0.0.1: the
+# chain is still checked against the test CA.
+ctx.check_hostname = False
+with smtplib.SMTP(env['PONTE_PEC_HOST'], int(env['PONTE_PEC_SUBMISSION_PORT'])) as s:
+    s.starttls(context=ctx)
+    s.login(env['PONTE_PEC_PROVIDER_USER'], env['PONTE_PEC_PROVIDER_PASSWORD'])
+    msg = "From: %s\r\nTo: %s\r\nSubject: hello\r\n\r\n%s\r\n" % (
+        env['PONTE_PEC_PROVIDER_USER'], env['PONTE_PEC_OFFICE_USER'], sys.argv[2])
+    s.sendmail(env['PONTE_PEC_PROVIDER_USER'], [env['PONTE_PEC_OFFICE_USER']], msg)
+"#;
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&env)
+        .arg(token)
+        .status()
+        .unwrap();
+    assert!(status.success(), "sending the plain mail failed");
+}
+
+/// A server whose SMTP server does not answer (IMAP works).
+fn start_unreachable() -> Server {
+    let (_, env) = pec_env();
+    let get = |k: &str| env.get(k).unwrap().clone();
+    // Nothing listens on port 9 of loopback: connection refused, before any
+    // message text: transient.
+    let pec = format!(
+        r#"
+[pec]
+poll_interval = "100ms"
+retry_backoff = "30s"
+max_attempts = 5
+smtp = {{ host = "127.0.0.1", port = 9, security = "starttls", username = "x", password_env = "PEC_TEST_SMTP_PASSWORD" }}
+imap = {{ host = "{host}", port = {imaps}, tls_name = "{name}", ca_file = "{ca}", username = "{user}", password_env = "PEC_TEST_IMAP_PASSWORD", poll_interval = "200ms" }}
+"#,
+        host = get("PONTE_PEC_HOST"),
+        imaps = get("PONTE_PEC_IMAPS_PORT"),
+        name = get("PONTE_PEC_TLS_NAME"),
+        ca = get("PONTE_PEC_CA"),
+        user = get("PONTE_PEC_OFFICE_USER"),
+    );
+    Server::start(Options {
+        pec: Some(pec),
+        court_pec: Some(COURT.to_owned()),
+        env: vec![
+            ("PEC_TEST_SMTP_PASSWORD".to_owned(), "x".to_owned()),
+            (
+                "PEC_TEST_IMAP_PASSWORD".to_owned(),
+                get("PONTE_PEC_OFFICE_PASSWORD"),
+            ),
+        ],
+        ..Options::default()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_delivery_and_receipts_deposits_each_filing_exactly_once() {
+    let _lock = pec_lock().await;
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let sim_state = dir.path().join("sim.json");
+    let names = [
+        "capacity-genova-parodi.json",
+        "capacity-savona-ferrando.json",
+        "capacity-imperia-rebaudo.json",
+        "capacity-la-spezia-bertoni.json",
+        "tso-genova-musso.json",
+        "capacity-ads-report-genova-canepa.json",
+    ];
+    let server = start(Some(dir.clone()), None);
+    let mut tasks = Vec::new();
+    for name in names {
+        tasks.push(submit(&server, name).await);
+    }
+    let ids = message_ids(&server, &tasks).await;
+    let _sim = Simulator::start("ok", &sim_state, &ids);
+    // Kill while deposits are being sent and receipts applied, three times
+    // at different moments.
+    let mut server = Some(server);
+    for delay in [300u64, 1500, 3000] {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        server.take().unwrap().kill9();
+        server = Some(start(Some(dir.clone()), None));
+    }
+    let server = server.unwrap();
+    let mut message_ids = Vec::new();
+    for id in &tasks {
+        let done = task_until(&server, id, 180, status_is("completed")).await;
+        assert_eq!(output(&done, "case-number").as_deref(), Some("1234/2026"));
+        message_ids.push(output(&done, "deposit-message-id").unwrap());
+    }
+    let deposits = court_deposits();
+    for id in &message_ids {
+        assert_eq!(
+            deposits.get(id.as_str()),
+            Some(&1),
+            "{id} deposited {:?} times",
+            deposits.get(id.as_str())
+        );
+    }
+    // Each receipt applied once: per filing, one message of each kind.
+    let db = rusqlite::Connection::open(server.db()).unwrap();
+    let twice: i64 = db
+        .query_row(
+            "SELECT count(*) FROM (SELECT filing_id, kind FROM inbound_message \
+             WHERE state = 'applied' GROUP BY filing_id, kind HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(twice, 0, "a receipt was applied twice");
+    let config = server.dir.path().join("ponte.toml");
+    let verified = Command::new(ponte_bin())
+        .args(["audit", "verify", "--config"])
+        .arg(&config)
+        .current_dir(server.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
