@@ -15,6 +15,7 @@ CREATE TABLE deposit (
     last_error       TEXT,                      -- bounded code
     sent_at          TEXT,
     accepted_at      TEXT,                      -- RdA
+    provider_id      TEXT,                      -- the provider's identificativo (from the RdA): court messages may cite it
     delivered_at     TEXT,                      -- RdAC: the deposit counts as made
     delivery_receipt TEXT,                      -- the RdAC's identificativo
     esito_code       TEXT,                      -- CodiceEsito of the automatic checks

@@ -32,6 +32,10 @@ pub fn classify(mailbox: &str, uid_validity: u32, uid: u32, raw: Vec<u8>) -> Inb
 fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
     if let Some(court) = parsed.court() {
         out.refers_to = court.correlation.deposit_message_id.clone();
+        if let Some(provider_id) = &court.correlation.provider_message_id {
+            out.values
+                .push(("provider-ref".to_owned(), provider_id.clone()));
+        }
         match (&court.kind, &court.content) {
             (kind, CourtContent::Esito(esito)) => {
                 out.values.push((
@@ -43,8 +47,20 @@ fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
                     (CourtMessageKind::EsitoControlliAutomatici, true) => {
                         ("esito-controlli", Event::ChecksPassed)
                     }
+                    // CodiceEsito -1 covers warnings, errors and fatal
+                    // errors alike; the description names the level of
+                    // each anomaly (PCT specifiche tecniche): only a FATAL
+                    // one stops the deposit before the clerk.
                     (CourtMessageKind::EsitoControlliAutomatici, false) => {
-                        ("esito-controlli", Event::ChecksFailed)
+                        if esito
+                            .descrizione_esito
+                            .to_ascii_uppercase()
+                            .contains("FATAL")
+                        {
+                            ("esito-controlli", Event::ChecksFailed)
+                        } else {
+                            ("esito-controlli", Event::ChecksAnomalies)
+                        }
                     }
                     (CourtMessageKind::EsitoInterventoUfficio, true) => {
                         ("esito-cancelleria", Event::ClerkAccepted)
@@ -69,7 +85,7 @@ fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
                 out.event = Some(Event::Note);
             }
         }
-        if out.refers_to.is_none() {
+        if out.refers_to.is_none() && court.correlation.provider_message_id.is_none() {
             out.problem = Some("court_message_without_reference".to_owned());
         }
         return;
@@ -85,6 +101,11 @@ fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
                 PecKind::ErroreConsegna => Event::DeliveryFailed,
                 _ => Event::Note,
             });
+            if receipt.kind == PecKind::Accettazione
+                && let Some(id) = &receipt.daticert.identificativo
+            {
+                out.values.push(("provider-id".to_owned(), id.clone()));
+            }
             if receipt.kind == PecKind::AvvenutaConsegna {
                 if let Some(id) = &receipt.daticert.identificativo {
                     out.values.push(("delivery-receipt".to_owned(), id.clone()));

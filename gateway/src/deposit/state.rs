@@ -27,7 +27,10 @@ pub enum DepositState {
     Delivered,
     /// The court's automatic checks passed.
     ChecksPassed,
-    /// The court's automatic checks found anomalies (CodiceEsito -1).
+    /// The court's automatic checks found anomalies (CodiceEsito -1) that
+    /// do not block the deposit (WARN, ERROR): the clerk decides.
+    ChecksAnomalies,
+    /// The court's automatic checks failed on a blocking error (FATAL).
     ChecksFailed,
     /// The clerk accepted it; the case number is known.
     AcceptedByClerk,
@@ -42,7 +45,7 @@ pub enum DepositState {
 
 impl DepositState {
     /// Every state, for parsing.
-    pub const ALL: [DepositState; 12] = [
+    pub const ALL: [DepositState; 13] = [
         Self::Queued,
         Self::Sending,
         Self::Unknown,
@@ -50,6 +53,7 @@ impl DepositState {
         Self::AcceptedByProvider,
         Self::Delivered,
         Self::ChecksPassed,
+        Self::ChecksAnomalies,
         Self::ChecksFailed,
         Self::AcceptedByClerk,
         Self::Refused,
@@ -67,6 +71,7 @@ impl DepositState {
             Self::AcceptedByProvider => "accepted-by-provider",
             Self::Delivered => "delivered",
             Self::ChecksPassed => "checks-passed",
+            Self::ChecksAnomalies => "checks-anomalies",
             Self::ChecksFailed => "checks-failed",
             Self::AcceptedByClerk => "accepted-by-clerk",
             Self::Refused => "refused",
@@ -88,7 +93,7 @@ impl DepositState {
             Self::Sent => 2,
             Self::AcceptedByProvider => 3,
             Self::Delivered => 4,
-            Self::ChecksPassed | Self::ChecksFailed => 5,
+            Self::ChecksPassed | Self::ChecksAnomalies | Self::ChecksFailed => 5,
             Self::AcceptedByClerk | Self::Refused => 6,
             Self::Failed | Self::Cancelled => 7,
         }
@@ -129,6 +134,10 @@ impl DepositState {
                 "in-progress",
                 "controlli automatici superati: in attesa della cancelleria",
             ),
+            Self::ChecksAnomalies => (
+                "in-progress",
+                "controlli automatici con anomalie non bloccanti: in attesa della cancelleria",
+            ),
             Self::ChecksFailed => (
                 "failed",
                 "controlli automatici non superati: vedere il codice esito",
@@ -154,7 +163,10 @@ pub enum Event {
     DeliveryFailed,
     /// Esito dei controlli automatici, positive.
     ChecksPassed,
-    /// Esito dei controlli automatici, negative.
+    /// Esito dei controlli automatici, negative with anomalies that do not
+    /// block the deposit (WARN, ERROR).
+    ChecksAnomalies,
+    /// Esito dei controlli automatici, negative with a blocking error (FATAL).
     ChecksFailed,
     /// Esito dell'intervento della cancelleria, positive.
     ClerkAccepted,
@@ -172,6 +184,7 @@ pub fn next(state: DepositState, event: &Event) -> Option<DepositState> {
         Event::Accepted => S::AcceptedByProvider,
         Event::Delivered => S::Delivered,
         Event::ChecksPassed => S::ChecksPassed,
+        Event::ChecksAnomalies => S::ChecksAnomalies,
         Event::ChecksFailed => S::ChecksFailed,
         Event::ClerkAccepted => S::AcceptedByClerk,
         Event::ClerkRefused => S::Refused,
@@ -248,11 +261,17 @@ mod tests {
             next(S::Delivered, &Event::ChecksFailed),
             Some(S::ChecksFailed)
         );
-        // The clerk may still accept after anomalies.
+        // The clerk may still accept after anomalies, even blocking ones.
+        assert_eq!(
+            next(S::ChecksAnomalies, &Event::ClerkAccepted),
+            Some(S::AcceptedByClerk)
+        );
         assert_eq!(
             next(S::ChecksFailed, &Event::ClerkAccepted),
             Some(S::AcceptedByClerk)
         );
+        assert_eq!(S::ChecksAnomalies.task_view().0, "in-progress");
+        assert_eq!(S::ChecksFailed.task_view().0, "failed");
         assert_eq!(
             next(S::ChecksPassed, &Event::ClerkRefused),
             Some(S::Refused)

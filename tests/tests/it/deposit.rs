@@ -93,6 +93,11 @@ impl Simulator {
     /// Answers the deposits carrying `message_ids` (the mailboxes hold
     /// other tests' deposits too) for up to five minutes.
     fn start(scenario: &str, state: &Path, message_ids: &[String]) -> Self {
+        Self::start_with(scenario, state, message_ids, &[])
+    }
+
+    /// [`Simulator::start`] with more arguments.
+    fn start_with(scenario: &str, state: &Path, message_ids: &[String], extra: &[&str]) -> Self {
         let (env, _) = pec_env();
         let mut command = Command::new("python3");
         command
@@ -113,6 +118,7 @@ impl Simulator {
         for id in message_ids {
             command.arg("--message-id").arg(id);
         }
+        command.args(extra);
         let child = command
             .stdout(Stdio::null())
             .spawn()
@@ -341,6 +347,41 @@ async fn a_report_reaches_the_clerk_and_the_case_number_reaches_the_sender() {
         checked.status.success(),
         "{}",
         String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn non_blocking_anomalies_and_court_messages_citing_the_provider_id_still_reach_the_clerk() {
+    let _lock = pec_lock().await;
+    let server = start(None, None);
+    let id = submit(&server, "tso-genova-musso.json").await;
+    let ids = message_ids(&server, std::slice::from_ref(&id)).await;
+    // The court writes the provider's identificativo, not the deposit's
+    // Message-ID, in its messages; the checks report a warning (-1).
+    let _sim = Simulator::start_with(
+        "checks-warn",
+        &server.dir.path().join("sim.json"),
+        &ids,
+        &["--idmsgmitt", "identificativo"],
+    );
+    let done = task_until(&server, &id, 120, status_is("completed")).await;
+    assert_eq!(output(&done, "esito").as_deref(), Some("2"), "{done}");
+    assert_eq!(output(&done, "case-number").as_deref(), Some("1234/2026"));
+    let filing_id = output(&done, "filing").unwrap();
+    let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+        .await
+        .json();
+    let kinds: Vec<&str> = filing["deposit"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "applied")
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        4,
+        "every message tied to the deposit: {filing}"
     );
 }
 

@@ -413,17 +413,26 @@ fn ingest(conn: &Connection, appender: &mut Appender<'_>, m: &InboundMessage) ->
         return Ok(Ingested::Duplicate);
     }
     let now = format_time(time::OffsetDateTime::now_utc());
-    let filing: Option<(String, String)> = match &m.refers_to {
-        Some(id) => conn
-            .query_row(
-                "SELECT filing_id, state FROM deposit WHERE message_id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(classify)?,
+    let by = |column: &str, value: &str| {
+        conn.query_row(
+            &format!("SELECT filing_id, state FROM deposit WHERE {column} = ?1"),
+            [value],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()
+        .map_err(classify)
+    };
+    // The deposit's Message-ID first; a court message may instead cite the
+    // provider's identificativo, learnt from the acceptance receipt.
+    let mut filing = match &m.refers_to {
+        Some(id) => by("message_id", id)?,
         None => None,
     };
+    if filing.is_none()
+        && let Some((_, provider_ref)) = m.values.iter().find(|(n, _)| n == "provider-ref")
+    {
+        filing = by("provider_id", provider_ref)?;
+    }
     let (filing_id, result, reason) = match (&filing, &m.event, &m.problem) {
         (Some((filing_id, current)), Some(event), None) => {
             let current = DepositState::parse(current).unwrap_or(DepositState::Queued);
@@ -528,8 +537,9 @@ fn apply_values(
     match m.event {
         Some(state::Event::Accepted) => {
             conn.execute(
-                "UPDATE deposit SET accepted_at = COALESCE(accepted_at, ?2) WHERE filing_id = ?1",
-                params![filing_id, now],
+                "UPDATE deposit SET accepted_at = COALESCE(accepted_at, ?2), \
+                 provider_id = COALESCE(provider_id, ?3) WHERE filing_id = ?1",
+                params![filing_id, now, value("provider-id")],
             )
             .map_err(classify)?;
         }
