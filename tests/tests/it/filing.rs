@@ -634,3 +634,58 @@ async fn a_crash_mid_build_leaves_no_half_built_filing_and_the_work_is_done_afte
         .arg(&config)
         .current_dir(server.dir.path()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_pec_account_development_writes_each_deposit_as_an_eml_file() {
+    let server = Server::start(Options {
+        mode: "development",
+        ..Options::default()
+    });
+    let task = submit(&server, "capacity-genova-parodi.json").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sent = loop {
+        let value = get(&server, "asl3-genovese", &format!("/fhir/Task/{task}"))
+            .await
+            .json();
+        if value["businessStatus"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("inviato via PEC"))
+        {
+            break value;
+        }
+        assert!(Instant::now() < deadline, "not deposited: {value}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let filing_id = output(&sent, "filing");
+    let message_id = output(&sent, "deposit-message-id");
+    let envelope = get(
+        &server,
+        "upp-genova",
+        &format!("/filings/{filing_id}/envelope"),
+    )
+    .await;
+    let outbox = server.dir.path().join("data/outbox");
+    let files: Vec<PathBuf> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    // Read back with Python's email package: the full PEC message.
+    let script = r#"
+import email, hashlib, sys
+from email import policy
+m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)
+parts = list(m.iter_attachments())
+assert len(parts) == 1 and parts[0].get_filename() == 'Atto.enc', [p.get_filename() for p in parts]
+print(m['From']); print(m['To']); print(m['Subject']); print(m['Message-ID'])
+print(hashlib.sha256(parts[0].get_payload(decode=True)).hexdigest())
+"#;
+    let out = run(Command::new("python3").arg("-c").arg(script).arg(&files[0]));
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "ufficio@pec.ponte.test");
+    assert_eq!(lines[1], "tribunale.genova@civile.ptel.giustiziacert.it");
+    assert!(lines[2].starts_with("DEPOSITO "), "{}", lines[2]);
+    assert_eq!(lines[3].trim_matches(['<', '>']), message_id);
+    assert_eq!(lines[4], hex::encode(sha2::Sha256::digest(&envelope.body)));
+}

@@ -107,6 +107,8 @@ pub struct Options {
     pub court_pec: Option<String>,
     /// Environment variables for the server.
     pub env: Vec<(String, String)>,
+    /// `production` (default) or `development`.
+    pub mode: &'static str,
 }
 
 impl Default for Options {
@@ -122,6 +124,7 @@ impl Default for Options {
             pec: None,
             court_pec: None,
             env: Vec::new(),
+            mode: "production",
         }
     }
 }
@@ -227,7 +230,7 @@ impl Server {
             .map(|p| format!("{:?}", p.display().to_string()))
             .collect();
         let config = format!(
-            r#"mode = "production"
+            r#"mode = "{mode}"
 [server]
 listen = "127.0.0.1:0"
 header_read_timeout = "{hrt}"
@@ -251,6 +254,7 @@ checkpoint_entries = {cpe}
 {extra}
 {rules}"#,
             extra = options.extra,
+            mode = options.mode,
             cpe = options.checkpoint_entries,
             tsa = options
                 .tsa_url
