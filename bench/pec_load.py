@@ -482,6 +482,7 @@ def main() -> int:
     gw_env = {"BENCH_PEC_PASSWORD": office[1]}
     bin_ = Path(args.bin)
     folder_made = False
+    ok = False
     emit({"phase": "start", "cores": os.cpu_count(), "loadavg": open("/proc/loadavg").read().split()[:3]})
     try:
         # 1. seed
@@ -588,13 +589,17 @@ def main() -> int:
               "rss_kib_max": max(samples),
               "deposit_states": deposit_states(con)})
         con.close()
+        ok = True
     finally:
         if not args.keep:
             try:
                 removed = cleanup(env, office, tag, folder if folder_made else None)
                 log(f"cleanup: {removed} deposits deleted from the court's box"
                     + (f", folder {folder} deleted" if folder_made else ""))
-                shutil.rmtree(work, ignore_errors=True)
+                if ok:
+                    shutil.rmtree(work, ignore_errors=True)
+                else:
+                    log(f"kept {work} for inspection")
             except Exception as e:  # noqa: BLE001
                 log(f"cleanup failed: {e}")
         jsonl.close()

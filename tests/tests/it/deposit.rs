@@ -386,7 +386,8 @@ async fn non_blocking_anomalies_and_court_messages_citing_the_provider_id_still_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn failed_checks_a_refused_login_cancellation_and_quarantine() {
+async fn failed_checks_clerk_refusal_exhausted_attempts_refused_login_cancellation_and_quarantine()
+{
     let _lock = pec_lock().await;
     // The court's automatic checks fail: the Task fails with the esito.
     {
@@ -401,6 +402,41 @@ async fn failed_checks_a_refused_login_cancellation_and_quarantine() {
             .await
             .json();
         assert_eq!(filing["deposit"]["state"], "checks-failed");
+    }
+    // The clerk refuses the deposit.
+    {
+        let server = start(None, None);
+        let id = submit(&server, "capacity-istanza-albenga-ghiglione.json").await;
+        let ids = message_ids(&server, std::slice::from_ref(&id)).await;
+        let _sim = Simulator::start("refused", &server.dir.path().join("sim.json"), &ids);
+        let refused = task_until(&server, &id, 120, status_is("failed")).await;
+        let filing_id = output(&refused, "filing").unwrap();
+        let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+            .await
+            .json();
+        assert_eq!(filing["deposit"]["state"], "refused", "{filing}");
+    }
+    // A server that never answers: transient every time, failed once the
+    // attempts run out, each attempt counted.
+    {
+        let server = start_unreachable("200ms", 3);
+        let id = submit(&server, "ads-accounts-savona-siccardi.json").await;
+        let failed = task_until(&server, &id, 60, status_is("failed")).await;
+        let filing_id = output(&failed, "filing").unwrap();
+        let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+            .await
+            .json();
+        assert_eq!(filing["deposit"]["state"], "failed", "{filing}");
+        assert_eq!(filing["deposit"]["attempts"], 3, "{filing}");
+        let (_, metrics) = server.admin_get("/metrics");
+        let count = |outcome| {
+            super::harness::metric(
+                &metrics,
+                "ponte_deposit_attempts_total",
+                &[("outcome", outcome)],
+            )
+        };
+        assert_eq!((count("transient"), count("exhausted")), (2.0, 1.0));
     }
     // A refused login is permanent: one attempt, failed at once.
     {
@@ -429,7 +465,7 @@ async fn failed_checks_a_refused_login_cancellation_and_quarantine() {
     // Unreachable server: transient, retried with backoff; the office
     // cancels while it waits; a message nobody sent lands in quarantine.
     {
-        let server = start_unreachable();
+        let server = start_unreachable("30s", 5);
         let id = submit(&server, "capacity-la-spezia-bertoni.json").await;
         let queued = task_until(&server, &id, 60, |t| {
             output(t, "deposit-error").is_some()
@@ -528,7 +564,7 @@ with smtplib.SMTP(env['PONTE_PEC_HOST'], int(env['PONTE_PEC_SUBMISSION_PORT'])) 
 }
 
 /// A server whose SMTP server does not answer (IMAP works).
-fn start_unreachable() -> Server {
+fn start_unreachable(retry_backoff: &str, max_attempts: u32) -> Server {
     let (_, env) = pec_env();
     let get = |k: &str| env.get(k).unwrap().clone();
     // Nothing listens on port 9 of loopback: connection refused, before any
@@ -537,8 +573,8 @@ fn start_unreachable() -> Server {
         r#"
 [pec]
 poll_interval = "100ms"
-retry_backoff = "30s"
-max_attempts = 5
+retry_backoff = "{retry_backoff}"
+max_attempts = {max_attempts}
 smtp = {{ host = "127.0.0.1", port = 9, security = "starttls", username = "x", password_env = "PEC_TEST_SMTP_PASSWORD" }}
 imap = {{ host = "{host}", port = {imaps}, tls_name = "{name}", ca_file = "{ca}", username = "{user}", password_env = "PEC_TEST_IMAP_PASSWORD", poll_interval = "200ms" }}
 "#,
