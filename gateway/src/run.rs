@@ -45,10 +45,64 @@ pub fn check(config: &Config) -> Result<Vec<String>, ConfigErrors> {
                 .expected("an Ed25519 private key, PKCS#8 PEM"),
         ),
     }
+    check_pec(config, &mut notes, &mut errors);
     if errors.is_empty() {
         Ok(notes)
     } else {
         Err(ConfigErrors(errors))
+    }
+}
+
+/// `[pec]`: what `serve` would refuse or silently skip.
+fn check_pec(config: &Config, notes: &mut Vec<String>, errors: &mut Vec<ConfigError>) {
+    let pec = &config.pec;
+    if !pec.enabled {
+        notes.push("pec.enabled = false: ready filings are not deposited".to_owned());
+        return;
+    }
+    match (&pec.smtp, &pec.imap) {
+        (Some(_), None) => errors.push(
+            ConfigError::new("pec.imap", "missing while pec.smtp is set").expected(
+                "the PEC box's IMAP server: unknown deposit outcomes are settled by reading it",
+            ),
+        ),
+        (None, _) if config.mode == Mode::Production => notes.push(
+            "no pec.smtp: ready filings are not deposited (the development .eml outbox is off in production)"
+                .to_owned(),
+        ),
+        (None, _) => notes.push(format!(
+            "no pec.smtp: deposits are written as .eml files in {} (development only)",
+            pec.outbox_dir.display()
+        )),
+        (Some(_), Some(_)) => {}
+    }
+    for (key, var) in [
+        (
+            "pec.smtp.password_env",
+            pec.smtp.as_ref().map(|s| &s.password_env),
+        ),
+        (
+            "pec.imap.password_env",
+            pec.imap.as_ref().map(|s| &s.password_env),
+        ),
+    ] {
+        if let Some(var) = var
+            && std::env::var_os(var).is_none()
+        {
+            errors.push(
+                ConfigError::new(key, format!("environment variable {var} is not set"))
+                    .expected("the password in that variable (not in the file)"),
+            );
+        }
+    }
+    if pec.max_attempts == 0 {
+        errors.push(ConfigError::new("pec.max_attempts", "is 0").expected("at least 1"));
+    }
+    if pec.poll_interval < std::time::Duration::from_millis(10) {
+        errors.push(
+            ConfigError::new("pec.poll_interval", "is shorter than 10ms")
+                .expected("a duration such as \"1s\""),
+        );
     }
 }
 
@@ -96,6 +150,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(dir = %config.dev_pki.dir.display(), "Created the development PKI.");
     }
     ensure_dev_log_key(&config)?;
+    let (mut pec_notes, mut pec_errors) = (Vec::new(), Vec::new());
+    check_pec(&config, &mut pec_notes, &mut pec_errors);
+    if !pec_errors.is_empty() {
+        anyhow::bail!("invalid configuration:\n{}", ConfigErrors(pec_errors));
+    }
+    pec_notes.iter().for_each(|n| tracing::info!("{n}"));
     let key = Arc::new(
         LogKey::load(&config.evidence.key, &config.evidence.origin)
             .context("loading the evidence log key")?,
@@ -136,6 +196,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
         _ => None,
     };
+    let outbox = outbox(&config, &store, &metrics, &deposit_wake)?;
+    let receipts = receipts(&config, &store, &metrics, &deposit_wake)?;
     let state_courts = courts.clone();
     let state = AppState::new(Shared {
         store: store.clone(),
@@ -179,10 +241,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown_signal(),
     ));
     let pipeline_task = pipeline.map(|p| tokio::spawn(p.run(shutdown_signal())));
-    let outbox_task = outbox(&config, &store, &metrics, &deposit_wake)?
-        .map(|o| tokio::spawn(o.run(shutdown_signal())));
-    let receipts_task = receipts(&config, &store, &metrics, &deposit_wake)?
-        .map(|r| tokio::spawn(r.run(shutdown_signal())));
+    let outbox_task = outbox.map(|o| tokio::spawn(o.run(shutdown_signal())));
+    let receipts_task = receipts.map(|r| tokio::spawn(r.run(shutdown_signal())));
     // An import by `ponte registry import` (another process) reaches the
     // routes and the pipeline within seconds, without a restart.
     let refresher = state_courts.map(|courts| {

@@ -14,6 +14,7 @@ mod it {
     mod evidence;
     mod fhir;
     mod filing;
+    mod flow;
     mod layering;
     mod observability;
     mod pec_sim;

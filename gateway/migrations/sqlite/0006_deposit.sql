@@ -7,7 +7,7 @@
 CREATE TABLE deposit (
     filing_id        TEXT    PRIMARY KEY REFERENCES filing (id),
     message_id       TEXT    NOT NULL UNIQUE,
-    state            TEXT    NOT NULL,          -- queued | sending | unknown | sent | accepted-by-provider | delivered | checks-passed | checks-failed | accepted-by-clerk | refused | failed | cancelled
+    state            TEXT    NOT NULL,          -- queued | sending | unknown | sent | accepted-by-provider | delivered | checks-passed | checks-anomalies | checks-failed | accepted-by-clerk | refused | failed | cancelled
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  TEXT    NOT NULL,
     lease_until      TEXT,                      -- while an attempt is in flight

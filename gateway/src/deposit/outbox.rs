@@ -57,29 +57,15 @@ impl<S: DepositStore + Clone> Outbox<S> {
             ),
             Err(e) => tracing::error!(error = %e, "Outbox: cannot recover interrupted deposits."),
         }
-        let (stop, _) = tokio::sync::watch::channel(false);
-        let loops = (0..self.config.workers.max(1)).map(|_| self.worker(stop.subscribe()));
-        let all = futures_util::future::join_all(loops);
-        tokio::pin!(all);
-        tokio::select! {
-            () = shutdown => {
-                let _ = stop.send(true);
-                all.await;
-            }
-            _ = &mut all => {}
-        }
+        crate::workers::run_pool(
+            self.config.workers,
+            &self.wake,
+            self.config.poll_interval,
+            shutdown,
+            || self.step(),
+        )
+        .await;
         tracing::info!("Outbox stopped.");
-    }
-
-    async fn worker(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            while !*stop.borrow() && self.step().await {}
-            tokio::select! {
-                _ = stop.changed() => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(self.config.poll_interval) => {}
-            }
-        }
     }
 
     async fn step(&self) -> bool {

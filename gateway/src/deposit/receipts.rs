@@ -105,6 +105,36 @@ impl<S: DepositStore + Clone> Receipts<S> {
                     .await
                     .map_err(|e| e.code())?;
             }
+            // Too large to download: recorded in quarantine (the record
+            // names the message; its bytes stay on the server, flagged) so
+            // that the office sees it and the next round moves on.
+            for (uid, size) in &batch.oversized {
+                let record = format!(
+                    "Ponte: message UID {uid} (UIDVALIDITY {}) in {} is {size} bytes, over the \
+                     download limit; it is left on the server.\r\n",
+                    batch.uid_validity, self.imap.mailbox
+                );
+                let message = crate::store::InboundMessage {
+                    mailbox: self.imap.mailbox.clone(),
+                    uid_validity: batch.uid_validity,
+                    uid: *uid,
+                    raw: record.into_bytes(),
+                    kind: "oversized".to_owned(),
+                    refers_to: None,
+                    event: None,
+                    values: Vec::new(),
+                    problem: Some("message_too_large".to_owned()),
+                };
+                self.store
+                    .ingest_message(message)
+                    .await
+                    .map_err(|e| e.code())?;
+                self.metrics
+                    .receipts
+                    .with_label_values(&["oversized", "quarantined"])
+                    .inc();
+                mailbox.mark_processed(*uid).await.map_err(|e| e.code())?;
+            }
             if applied {
                 self.applied.notify_one();
             }

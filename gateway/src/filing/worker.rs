@@ -138,33 +138,15 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
             Ok(n) => tracing::info!(rows = n, "Pipeline: unfinished builds queued again."),
             Err(e) => tracing::error!(error = %e, "Pipeline: cannot recover unfinished builds."),
         }
-        let (stop, _) = tokio::sync::watch::channel(false);
-        let workers = self.config.workers.max(1);
-        let loops = (0..workers).map(|_| self.worker_loop(stop.subscribe()));
-        let all = futures_util::future::join_all(loops);
-        tokio::pin!(all);
-        tokio::select! {
-            () = shutdown => {
-                let _ = stop.send(true);
-                all.await;
-            }
-            _ = &mut all => {}
-        }
+        crate::workers::run_pool(
+            self.config.workers,
+            &self.wake,
+            self.config.poll_interval,
+            shutdown,
+            || self.step(),
+        )
+        .await;
         tracing::info!("Pipeline stopped.");
-    }
-
-    /// One worker: builds while there is work, then waits for a wake-up,
-    /// the poll interval or the stop signal. A build in progress is
-    /// finished before stopping.
-    async fn worker_loop(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            while !*stop.borrow() && self.step().await {}
-            tokio::select! {
-                _ = stop.changed() => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(self.config.poll_interval) => {}
-            }
-        }
     }
 
     /// Claims and processes one row; false when there was none (or the

@@ -322,10 +322,12 @@ pub trait DepositStore: Send + Sync + 'static {
     /// Messages in quarantine, newest first.
     fn quarantine(&self, limit: u32) -> impl Future<Output = Result<Vec<MessageInfo>>> + Send;
 
-    /// One stored inbound message: its filing (if applied) and raw bytes.
+    /// One stored inbound message: its filing (if applied) and raw bytes;
+    /// with `quarantined_only`, only a message in quarantine.
     fn inbound_message(
         &self,
         id: i64,
+        quarantined_only: bool,
     ) -> impl Future<Output = Result<(Option<String>, Vec<u8>)>> + Send;
 }
 

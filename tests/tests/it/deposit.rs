@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client::{self, Identity};
+use super::flow::{get, output, submit};
 use super::harness::{Options, Server, ponte_bin, workspace_root};
 
 /// The PEC mailboxes are shared: one test at a time talks to them.
@@ -186,48 +187,6 @@ fn court_deposits() -> BTreeMap<String, usize> {
     counts
 }
 
-async fn submit(server: &Server, name: &str) -> String {
-    let body = std::fs::read(
-        workspace_root()
-            .join("tests/fixtures/fhir/valid")
-            .join(name),
-    )
-    .unwrap();
-    let answer = client::send_with(
-        server.https,
-        Some(&Identity::dev("asl3-genovese")),
-        "POST",
-        "/fhir/Bundle",
-        &[("content-type", "application/fhir+json")],
-        body,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        answer.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
-    answer.headers["location"]
-        .to_str()
-        .unwrap()
-        .trim_start_matches("/fhir/Task/")
-        .to_owned()
-}
-
-async fn get(server: &Server, who: &str, path: &str) -> client::Answer {
-    client::send(
-        server.https,
-        Some(&Identity::dev(who)),
-        "GET",
-        path,
-        Vec::new(),
-    )
-    .await
-    .unwrap()
-}
-
 async fn task(server: &Server, id: &str) -> serde_json::Value {
     get(server, "asl3-genovese", &format!("/fhir/Task/{id}"))
         .await
@@ -250,15 +209,6 @@ async fn task_until(
         assert!(Instant::now() < deadline, "Task {id} stuck: {value}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn output(task: &serde_json::Value, kind: &str) -> Option<String> {
-    task["output"]
-        .as_array()?
-        .iter()
-        .find(|o| o["type"]["text"] == kind)
-        .and_then(|o| o["valueString"].as_str())
-        .map(str::to_owned)
 }
 
 fn status_is(want: &'static str) -> impl Fn(&serde_json::Value) -> bool {

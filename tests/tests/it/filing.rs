@@ -14,50 +14,8 @@ use std::time::{Duration, Instant};
 use sha2::Digest;
 
 use super::client::{self, Identity};
+use super::flow::{get, submit};
 use super::harness::{Options, Server, dev_pki, ponte_bin, shared_dir, workspace_root};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        workspace_root()
-            .join("tests/fixtures/fhir/valid")
-            .join(name),
-    )
-    .unwrap()
-}
-
-/// Submits a fixture as the development ASL; returns the Task id.
-async fn submit(server: &Server, name: &str) -> String {
-    let answer = client::send_with(
-        server.https,
-        Some(&Identity::dev("asl3-genovese")),
-        "POST",
-        "/fhir/Bundle",
-        &[("content-type", "application/fhir+json")],
-        fixture(name),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        answer.status,
-        201,
-        "{name}: {}",
-        String::from_utf8_lossy(&answer.body)
-    );
-    let location = answer.headers["location"].to_str().unwrap();
-    location.trim_start_matches("/fhir/Task/").to_owned()
-}
-
-async fn get(server: &Server, who: &str, path: &str) -> client::Answer {
-    client::send(
-        server.https,
-        Some(&Identity::dev(who)),
-        "GET",
-        path,
-        Vec::new(),
-    )
-    .await
-    .unwrap()
-}
 
 /// Polls the sender's Task until its status is `want` (any other final
 /// status fails the test, showing the Task).
@@ -80,15 +38,9 @@ async fn task_reaches(server: &Server, task: &str, want: &str) -> serde_json::Va
     }
 }
 
+/// The Task output of this type; the test fails without it.
 fn output(task: &serde_json::Value, kind: &str) -> String {
-    task["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["type"]["text"] == kind)
-        .and_then(|o| o["valueString"].as_str())
-        .unwrap_or_else(|| panic!("no {kind} output: {task}"))
-        .to_owned()
+    super::flow::output(task, kind).unwrap_or_else(|| panic!("no {kind} output: {task}"))
 }
 
 fn run(command: &mut Command) -> Vec<u8> {

@@ -76,7 +76,7 @@ async fn quarantined_message<S: Store>(
     State(state): State<AppState<S>>,
     Path(message): Path<i64>,
 ) -> Response {
-    match state.store.inbound_message(message).await {
+    match state.store.inbound_message(message, true).await {
         Ok((_, raw)) => {
             let mut response = raw.into_response();
             response.headers_mut().insert(
@@ -306,7 +306,7 @@ async fn bundle_files<S: Store>(
     }
     if let Some(deposit) = state.store.deposit(id.to_owned()).await? {
         for message in &deposit.messages {
-            let (_, raw) = state.store.inbound_message(message.id).await?;
+            let (_, raw) = state.store.inbound_message(message.id, false).await?;
             files.push(file(
                 format!("received-{}-{}.eml", message.id, message.kind),
                 &raw,

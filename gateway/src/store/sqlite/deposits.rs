@@ -98,11 +98,16 @@ impl DepositStore for SqliteStore {
         .await
     }
 
-    async fn inbound_message(&self, id: i64) -> Result<(Option<String>, Vec<u8>)> {
+    async fn inbound_message(
+        &self,
+        id: i64,
+        quarantined_only: bool,
+    ) -> Result<(Option<String>, Vec<u8>)> {
         self.read(move |conn| {
             conn.query_row(
-                "SELECT filing_id, raw FROM inbound_message WHERE id = ?1",
-                [id],
+                "SELECT filing_id, raw FROM inbound_message WHERE id = ?1 \
+                 AND (?2 = 0 OR state = 'quarantined')",
+                params![id, i64::from(quarantined_only)],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
@@ -388,13 +393,13 @@ fn record_attempt(
 /// fixed set.
 fn bounded_reason(code: &str) -> &'static str {
     match code {
-        "smtp_permanent" => "smtp_permanent",
-        "smtp_transient" => "smtp_transient",
-        "smtp_unknown" => "smtp_unknown",
-        "attempts_exhausted" => "attempts_exhausted",
         c if c.contains("tls") => "smtp_tls",
         c if c.contains("auth") => "smtp_auth",
         c if c.contains("connect") => "smtp_connect",
+        c if c.contains("timeout") => "smtp_timeout",
+        c if c.contains("permanent") => "smtp_permanent",
+        c if c.contains("transient") => "smtp_transient",
+        c if c.contains("outbox") => "outbox_error",
         _ => "smtp_error",
     }
 }
