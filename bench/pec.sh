@@ -13,7 +13,7 @@
 # Needs the local Postfix + Dovecot of scripts/pec-test-servers.sh (as root,
 # once). Builds `ponte` in release mode, then runs bench/pec_load.py, which
 # prints a Markdown table on stdout and writes JSON lines to
-# bench-out/pec-<timestamp>.jsonl (git-ignored). About 4 minutes with the
+# bench-out/pec-<timestamp>.jsonl (git-ignored). About 2–3 minutes with the
 # defaults on the 2-core machine of docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

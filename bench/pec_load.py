@@ -379,8 +379,6 @@ def load_receipts(env: pec_sim.Env, office: tuple[str, str], tag: str, folder: s
     court.select("INBOX")
     uids = court_uids(court, tag)[:deposits]
     ob = imap_login(env, office)
-    typ, data = ob.create(folder)
-    assert typ == "OK", data
     sizes: dict[str, list[int]] = {}
     n = 0
     for uid in uids:
@@ -537,6 +535,8 @@ def main() -> int:
                 cpu0, t0 = gw.cpu_seconds(), time.monotonic()
                 time.sleep(args.seconds)
                 sent1 = count(con, "SELECT count(*) FROM deposit WHERE state = 'sent'")
+                if count(con, "SELECT count(*) FROM deposit WHERE state = 'queued'") == 0:
+                    raise SystemExit("the outbox ran dry during the measurement: use more --filings")
                 cpu1, t1 = gw.cpu_seconds(), time.monotonic()
                 samples = sampler.finish()
                 _, hwm = gw.rss_kib()
