@@ -26,8 +26,9 @@
 //!    `fhir_structure` for every failing entry, with the path of the element.
 //!    Codes are enums there, so an unknown code is refused here.
 //! 7. Elements the models do not know would be dropped silently, so the
-//!    original JSON is compared with the typed model serialised again: every
-//!    key present only in the original is an unknown element → 400
+//!    typed model is written back into a serializer that walks the original
+//!    JSON alongside and builds nothing (`unknown.rs`): every key present
+//!    only in the original is an unknown element → 400
 //!    `unknown_element` ([`UnknownElements::Refuse`]) or a warning
 //!    ([`UnknownElements::Warn`]). An optional choice element fhir-sdk could
 //!    not read (it drops those silently too: `effectiveDateTime` without
@@ -280,28 +281,38 @@ fn check_attachments(json: &Value, max: usize) -> Result<(), Rejection> {
     })
 }
 
-fn find_large_data(value: &Value, max: usize, path: &mut Vec<Segment>, found: &mut Vec<String>) {
+fn find_large_data<'a>(
+    value: &'a Value,
+    max: usize,
+    path: &mut Vec<Step<'a>>,
+    found: &mut Vec<String>,
+) {
     match value {
         Value::Object(object) => {
             if let Some(Value::String(data)) = object.get("data")
                 && !object.contains_key("dimensions")
                 && decoded_len(data) > max
             {
-                path.push(Segment::Key("data".into()));
-                found.push(fhir_path(path));
+                path.push(Step::Key("data"));
+                found.push(step_path(path));
                 path.pop();
             }
             for (key, child) in object {
-                path.push(Segment::Key(key.clone()));
-                find_large_data(child, max, path, found);
-                path.pop();
+                // Only objects and arrays can hold `data`.
+                if child.is_object() || child.is_array() {
+                    path.push(Step::Key(key));
+                    find_large_data(child, max, path, found);
+                    path.pop();
+                }
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                path.push(Segment::Index(i));
-                find_large_data(child, max, path, found);
-                path.pop();
+                if child.is_object() || child.is_array() {
+                    path.push(Step::Index(i));
+                    find_large_data(child, max, path, found);
+                    path.pop();
+                }
             }
         }
         _ => {}
@@ -324,6 +335,28 @@ pub(crate) enum Segment {
     Key(String),
     /// An array index.
     Index(usize),
+}
+
+/// One step of a JSON path that borrows its key from the JSON being walked
+/// (a path is made of [`Segment`]s only when an issue is reported).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Step<'a> {
+    /// An object key.
+    Key(&'a str),
+    /// An array index.
+    Index(usize),
+}
+
+/// [`fhir_path`] of a borrowed path.
+pub(crate) fn step_path(path: &[Step<'_>]) -> String {
+    let owned: Vec<Segment> = path
+        .iter()
+        .map(|step| match *step {
+            Step::Key(key) => Segment::Key(key.to_owned()),
+            Step::Index(i) => Segment::Index(i),
+        })
+        .collect();
+    fhir_path(&owned)
 }
 
 /// A JSON path inside the Bundle as a FHIRPath-like expression:

@@ -171,8 +171,11 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         self.enter::<A::Error>()?;
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            self.state.path.push(Segment::Key(key.clone()));
-            if object.contains_key(&key) {
+            let duplicate = object.contains_key(&key);
+            // The key waits on the path while its value is read, then goes
+            // into the object (no copy).
+            self.state.path.push(Segment::Key(key));
+            if duplicate {
                 self.state.failure = Some(Failure::Duplicate(self.state.path.clone()));
                 return Err(de::Error::custom("duplicate key"));
             }
@@ -180,8 +183,9 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
                 state: &mut *self.state,
                 depth: self.depth + 1,
             })?;
-            self.state.path.pop();
-            object.insert(key, value);
+            if let Some(Segment::Key(key)) = self.state.path.pop() {
+                object.insert(key, value);
+            }
         }
         Ok(Value::Object(object))
     }

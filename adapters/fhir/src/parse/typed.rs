@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Segment, fhir_path, is_name};
+use super::{Segment, Step, fhir_path, is_name, step_path};
 use crate::{Issue, Rejection};
 
 /// Resource types of FHIR R4 (4.0.1) that R4B, and so fhir-sdk, does not
@@ -60,7 +60,7 @@ pub(super) fn check_resource_types(json: &Value) -> Result<(), Rejection> {
                 format!(
                     "il tipo di risorsa {resource_type} (FHIR R4) non è supportato da questo server"
                 ),
-                fhir_path(path),
+                step_path(path),
             ));
         } else if ResourceType::from_str(resource_type).is_err() {
             let (en, it) = if is_name(resource_type) {
@@ -79,7 +79,7 @@ pub(super) fn check_resource_types(json: &Value) -> Result<(), Rejection> {
                 "fhir_structure",
                 en,
                 it,
-                fhir_path(path),
+                step_path(path),
             ));
         }
     });
@@ -102,27 +102,36 @@ pub(super) fn check_resource_types(json: &Value) -> Result<(), Rejection> {
 /// Calls `f` with the path of `resourceType` of every resource nested in
 /// `value` (not the top level itself): entries, contained resources,
 /// `Parameters.parameter.resource`, Bundles in Bundles.
-fn visit_resources(value: &Value, path: &mut Vec<Segment>, f: &mut impl FnMut(&[Segment], &str)) {
+fn visit_resources<'a>(
+    value: &'a Value,
+    path: &mut Vec<Step<'a>>,
+    f: &mut impl FnMut(&[Step<'_>], &str),
+) {
     match value {
         Value::Object(object) => {
             if !path.is_empty()
                 && let Some(Value::String(t)) = object.get("resourceType")
             {
-                path.push(Segment::Key("resourceType".into()));
+                path.push(Step::Key("resourceType"));
                 f(path, t);
                 path.pop();
             }
             for (key, child) in object {
-                path.push(Segment::Key(key.clone()));
-                visit_resources(child, path, f);
-                path.pop();
+                // Only objects and arrays can hold a resource.
+                if child.is_object() || child.is_array() {
+                    path.push(Step::Key(key));
+                    visit_resources(child, path, f);
+                    path.pop();
+                }
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                path.push(Segment::Index(i));
-                visit_resources(child, path, f);
-                path.pop();
+                if child.is_object() || child.is_array() {
+                    path.push(Step::Index(i));
+                    visit_resources(child, path, f);
+                    path.pop();
+                }
             }
         }
         _ => {}
@@ -132,6 +141,12 @@ fn visit_resources(value: &Value, path: &mut Vec<Segment>, f: &mut impl FnMut(&[
 /// Reads the Bundle; on failure, 400 `fhir_structure` for each failing
 /// entry (or for the Bundle's own element).
 pub(super) fn bundle(json: &Value) -> Result<Bundle, Rejection> {
+    // Paths are tracked only once the Bundle has failed: tracking them on
+    // every accepted Bundle costs time, and reading the same `Value` again
+    // fails the same way.
+    if let Ok(bundle) = Bundle::deserialize(json) {
+        return Ok(bundle);
+    }
     let error = match serde_path_to_error::deserialize::<_, Bundle>(json) {
         Ok(bundle) => return Ok(bundle),
         Err(error) => error,
