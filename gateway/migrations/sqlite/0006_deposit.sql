@@ -16,6 +16,7 @@ CREATE TABLE deposit (
     sent_at          TEXT,
     accepted_at      TEXT,                      -- RdA
     provider_id      TEXT,                      -- the provider's identificativo (from the RdA): court messages may cite it
+    id_busta         TEXT,                      -- the court's IDBUSTA (from its first message): later messages may cite only it
     delivered_at     TEXT,                      -- RdAC: the deposit counts as made
     delivery_receipt TEXT,                      -- the RdAC's identificativo
     esito_code       TEXT,                      -- CodiceEsito of the automatic checks

@@ -36,6 +36,9 @@ fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
             out.values
                 .push(("provider-ref".to_owned(), provider_id.clone()));
         }
+        if let Some(id_busta) = &court.correlation.id_busta {
+            out.values.push(("id-busta".to_owned(), id_busta.clone()));
+        }
         match (&court.kind, &court.content) {
             (kind, CourtContent::Esito(esito)) => {
                 out.values.push((
@@ -85,7 +88,10 @@ fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
                 out.event = Some(Event::Note);
             }
         }
-        if out.refers_to.is_none() && court.correlation.provider_message_id.is_none() {
+        if out.refers_to.is_none()
+            && court.correlation.provider_message_id.is_none()
+            && court.correlation.id_busta.is_none()
+        {
             out.problem = Some("court_message_without_reference".to_owned());
         }
         return;

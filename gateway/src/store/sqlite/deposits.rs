@@ -449,10 +449,13 @@ fn ingest(conn: &Connection, appender: &mut Appender<'_>, m: &InboundMessage) ->
         Some(id) => by("message_id", id)?,
         None => None,
     };
-    if filing.is_none()
-        && let Some((_, provider_ref)) = m.values.iter().find(|(n, _)| n == "provider-ref")
-    {
-        filing = by("provider_id", provider_ref)?;
+    // … or only the IDBUSTA the court gave in an earlier message.
+    for (name, column) in [("provider-ref", "provider_id"), ("id-busta", "id_busta")] {
+        if filing.is_none()
+            && let Some((_, value)) = m.values.iter().find(|(n, _)| n == name)
+        {
+            filing = by(column, value)?;
+        }
     }
     let (filing_id, result, reason) = match (&filing, &m.event, &m.problem) {
         (Some((filing_id, current)), Some(event), None) => {
@@ -592,6 +595,13 @@ fn apply_values(
         )
         .map_err(classify)?;
         outputs.push(("esito".to_owned(), code));
+    }
+    if let Some(id_busta) = value("id-busta") {
+        conn.execute(
+            "UPDATE deposit SET id_busta = COALESCE(id_busta, ?2) WHERE filing_id = ?1",
+            params![filing_id, id_busta],
+        )
+        .map_err(classify)?;
     }
     if let Some(case) = value("case-number") {
         conn.execute(
