@@ -3,7 +3,8 @@
 # Bundle of about 100 KB and one of about 10 MB (mapping, DatiAtto and
 # IndiceBusta checked against the XSD, main act PDF, two CAdES signatures
 # RSA-2048, Atto.msg, Atto.enc), with the split by stage and the floor of
-# two bare signatures.
+# two bare signatures, and the rate with two builds at once
+# (filing_parallel, both cores).
 #
 #   bench/filing.sh [criterion options]
 #       (default: --warm-up-time 2 --measurement-time 8)

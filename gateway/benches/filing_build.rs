@@ -33,13 +33,18 @@
 //! signatures, `Atto.msg`, the seal. `filing_floor/two_rsa2048_signatures`
 //! times two `sign_cades` on 64 bytes: the floor of any filing.
 //!
+//! `filing_parallel/100KB_2threads` builds the 100 KB filing on two threads
+//! at once, as the pipeline does with `pct.workers` builds on blocking
+//! threads: filings per second for the whole 2-core machine.
+//!
 //! Run with `cargo bench -p ponte-gateway --bench filing_build` (or
 //! `bench/filing.sh`); results and their analysis are in
-//! `docs/benchmarks.md`. Everything runs on the calling thread: the
-//! rates are per core.
+//! `docs/benchmarks.md`. Apart from `filing_parallel`, everything runs on
+//! the calling thread: those rates are per core.
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -53,6 +58,9 @@ use ponte_pct::envelope::{self, CourtRecipientCert, Part};
 use ponte_pct::sign::{FileSigner, Signer};
 use ponte_pct::xsd::SchemaSet;
 use serde_json::Value;
+
+/// Builds at once in `filing_parallel`: the cores of the reference machine.
+const THREADS: u64 = 2;
 
 /// The workspace root.
 fn root() -> PathBuf {
@@ -281,6 +289,8 @@ fn bench(c: &mut Criterion) {
         stages(c, &setup, input);
     }
 
+    parallel(c, &setup, &inputs[0]);
+
     let mut group = c.benchmark_group("filing_floor");
     group.throughput(Throughput::Elements(1));
     let small = [0x5a_u8; 64];
@@ -289,6 +299,34 @@ fn bench(c: &mut Criterion) {
             let one = setup.signer.sign_cades(black_box(&small)).expect("sign");
             let two = setup.signer.sign_cades(black_box(&small)).expect("sign");
             (one, two)
+        });
+    });
+    group.finish();
+}
+
+/// Filings built per second by [`THREADS`] threads at once, as the
+/// pipeline runs `pct.workers` builds on blocking threads: the figure for
+/// the whole machine. One iteration is one filing; the iterations of a
+/// sample are shared between the threads, and the sample's time is the
+/// wall-clock time until the last thread is done.
+fn parallel(c: &mut Criterion, setup: &Setup, input: &Input) {
+    let mut group = c.benchmark_group("filing_parallel");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(format!("{}_{THREADS}threads", input.label), |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            std::thread::scope(|scope| {
+                for t in 0..THREADS {
+                    // Thread t builds iterations t, t + THREADS, …
+                    let share = (iters + THREADS - 1 - t) / THREADS;
+                    scope.spawn(move || {
+                        for _ in 0..share {
+                            black_box(setup.build(black_box(&input.bundle), input.act));
+                        }
+                    });
+                }
+            });
+            start.elapsed()
         });
     });
     group.finish();

@@ -264,15 +264,37 @@ impl<'f> Ctx<'f, '_> {
                 }
             }
         };
-        let compact: String = data.chars().filter(|c| !c.is_whitespace()).collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(compact)
-            .map_err(|_| self.rule_err(rule, element, RuleProblem::AttachmentBase64))?;
+        let bytes = decode_base64(data)
+            .ok_or_else(|| self.rule_err(rule, element, RuleProblem::AttachmentBase64))?;
         let ctype = content_type(att)
             .or(binary_type)
             .unwrap_or_else(|| "application/octet-stream".to_owned());
         Ok(Some((ctype, bytes)))
     }
+}
+
+/// Decodes FHIR `base64Binary` (RFC 4648 with padding), ignoring whitespace
+/// (line breaks of wrapped base64). Data without whitespace, the usual case,
+/// is decoded as it is, without a copy; ASCII data with whitespace is
+/// compacted byte by byte; anything else (non-ASCII, which base64 never
+/// is) is compacted by `char` as before, dropping Unicode whitespace.
+fn decode_base64(data: &str) -> Option<Vec<u8>> {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let bytes = data.as_bytes();
+    // `char::is_whitespace` on ASCII: space, \t, \n, \x0b, \x0c, \r.
+    let is_space = |b: u8| b.is_ascii_whitespace() || b == 0x0b;
+    if !bytes.iter().any(|&b| is_space(b) || !b.is_ascii()) {
+        return engine.decode(bytes).ok();
+    }
+    let compact: Vec<u8> = if bytes.is_ascii() {
+        bytes.iter().copied().filter(|&b| !is_space(b)).collect()
+    } else {
+        data.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .into_bytes()
+    };
+    engine.decode(compact).ok()
 }
 
 /// The place in a court's registry name: "Tribunale Ordinario - Genova" →

@@ -103,21 +103,22 @@ pub fn assemble(
     let main_part = format!("{}.p7m", mapped.main_act_name);
 
     // The order of public deposit practice (PCT.md §1): DatiAtto first,
-    // then the main act, the attachments and the legacy index.
-    let mut parts = vec![
-        Part {
-            id: DATI_ATTO_PART.to_owned(),
-            filename: DATI_ATTO_PART.to_owned(),
-            content_type: P7M.to_owned(),
-            bytes: dati_p7m.clone(),
-        },
-        Part {
-            id: main_part.clone(),
-            filename: main_part.clone(),
-            content_type: P7M.to_owned(),
-            bytes: pdf_p7m.clone(),
-        },
-    ];
+    // then the main act, the attachments and the legacy index. The parts
+    // own their bytes: the signatures and the index move in and back out
+    // below, and each attachment is copied once (the mapping keeps its own).
+    let mut parts = Vec::with_capacity(mapped.attachments.len() + 3);
+    parts.push(Part {
+        id: DATI_ATTO_PART.to_owned(),
+        filename: DATI_ATTO_PART.to_owned(),
+        content_type: P7M.to_owned(),
+        bytes: dati_p7m,
+    });
+    parts.push(Part {
+        id: main_part.clone(),
+        filename: main_part.clone(),
+        content_type: P7M.to_owned(),
+        bytes: pdf_p7m,
+    });
     parts.extend(mapped.attachments.iter().map(|a| Part {
         id: a.id.clone(),
         filename: a.name.clone(),
@@ -128,7 +129,7 @@ pub fn assemble(
         id: INDICE_BUSTA.to_owned(),
         filename: INDICE_BUSTA.to_owned(),
         content_type: "text/xml".to_owned(),
-        bytes: indice.clone(),
+        bytes: indice,
     });
     let atto_msg = envelope::build_atto_msg(&parts).map_err(BuildError::Envelope)?;
     let sealed = match court_cert {
@@ -141,19 +142,20 @@ pub fn assemble(
         content_type: content_type.to_owned(),
         bytes,
     };
-    let mut artefacts = vec![
-        artefact("DatiAtto.xml", "application/xml", dati_xml),
-        artefact(DATI_ATTO_PART, P7M, dati_p7m),
-        artefact(&mapped.main_act_name, "application/pdf", pdf),
-        artefact(&main_part, P7M, pdf_p7m),
-    ];
-    artefacts.extend(
-        mapped
-            .attachments
-            .iter()
-            .map(|a| artefact(&a.name, &a.content_type, a.bytes.clone())),
-    );
-    artefacts.push(artefact(INDICE_BUSTA, "application/xml", indice));
+    // Back out of the parts, in the order they went in.
+    let mut parts = parts.into_iter().map(|p| p.bytes);
+    let mut next = || parts.next().unwrap_or_default();
+    let dati_p7m = next();
+    let pdf_p7m = next();
+    let mut artefacts = Vec::with_capacity(mapped.attachments.len() + 7);
+    artefacts.push(artefact("DatiAtto.xml", "application/xml", dati_xml));
+    artefacts.push(artefact(DATI_ATTO_PART, P7M, dati_p7m));
+    artefacts.push(artefact(&mapped.main_act_name, "application/pdf", pdf));
+    artefacts.push(artefact(&main_part, P7M, pdf_p7m));
+    for a in &mapped.attachments {
+        artefacts.push(artefact(&a.name, &a.content_type, next()));
+    }
+    artefacts.push(artefact(INDICE_BUSTA, "application/xml", next()));
     artefacts.push(artefact(ATTO_MSG, "message/rfc822", atto_msg));
     let was_sealed = sealed.is_some();
     if let Some(enc) = sealed {
