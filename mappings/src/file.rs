@@ -449,7 +449,18 @@ pub(crate) fn parse(file: &FsPath, text: &str) -> Result<MappingFile, LoadError>
         ));
     }
     let principal = format!("{main_act_name}.p7m");
-    let mut names: HashSet<String> = HashSet::from([principal, DATI_ATTO_PART.to_owned()]);
+    // Names the filing already uses: the signed parts, the clear files kept
+    // next to them and the envelope's own files (gateway/src/filing/build.rs).
+    let mut names: HashSet<String> = [
+        principal,
+        main_act_name.clone(),
+        DATI_ATTO_PART.to_owned(),
+        "DatiAtto.xml".to_owned(),
+        "IndiceBusta.xml".to_owned(),
+        "Atto.msg".to_owned(),
+        "Atto.enc".to_owned(),
+    ]
+    .into();
     let mut attachments = Vec::new();
     for (i, a) in raw.attachments.iter().enumerate() {
         let rule = format!("attachments[{i}]");

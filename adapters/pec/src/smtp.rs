@@ -336,6 +336,14 @@ fn classify(stage: SmtpStage, err: StepError) -> SubmitOutcome {
             SubmitOutcome::Transient(error)
         };
     }
+    // Once the message text has been sent, anything but a reply leaves the
+    // outcome unknown: the server may have accepted the message.
+    if stage == SmtpStage::Message {
+        return SubmitOutcome::Unknown(SmtpError::Connection {
+            stage,
+            reason: error_chain(&e),
+        });
+    }
     if let Some(tls) = find_rustls_error(&e) {
         return SubmitOutcome::Permanent(SmtpError::Tls {
             stage,

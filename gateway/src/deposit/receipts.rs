@@ -76,7 +76,6 @@ impl<S: DepositStore + Clone> Receipts<S> {
                 .fetch(FetchSelector::Unprocessed, BATCH)
                 .await
                 .map_err(|e| e.code())?;
-            let mut applied = false;
             for fetched in &batch.messages {
                 let message = classify(
                     &self.imap.mailbox,
@@ -99,7 +98,6 @@ impl<S: DepositStore + Clone> Receipts<S> {
                     .receipts
                     .with_label_values(&[kind.as_str(), label])
                     .inc();
-                applied |= matches!(outcome, Ingested::Applied { .. });
                 mailbox
                     .mark_processed(fetched.uid)
                     .await
@@ -135,9 +133,6 @@ impl<S: DepositStore + Clone> Receipts<S> {
                     .inc();
                 mailbox.mark_processed(*uid).await.map_err(|e| e.code())?;
             }
-            if applied {
-                self.applied.notify_one();
-            }
             if !batch.more {
                 break;
             }
@@ -145,6 +140,10 @@ impl<S: DepositStore + Clone> Receipts<S> {
         self.store
             .record_poll(self.imap.mailbox.clone(), format_time(started))
             .await
-            .map_err(|e| e.code())
+            .map_err(|e| e.code())?;
+        // After the poll is recorded: the outbox may now settle deposits
+        // waiting for this read (unknown outcomes) as well as new states.
+        self.applied.notify_one();
+        Ok(())
     }
 }

@@ -193,9 +193,12 @@ fn current_state(conn: &Connection, filing_id: &str) -> Result<Option<DepositSta
     Ok(state.and_then(|s| DepositState::parse(&s)))
 }
 
+/// Moves the deposit to `state`. The attempt's lease (its token) is left
+/// alone: a receipt may arrive while an attempt is in flight, and that
+/// attempt must still be able to record what it sent.
 fn set_state(conn: &Connection, filing_id: &str, state: DepositState, now: &str) -> Result<()> {
     conn.execute(
-        "UPDATE deposit SET state = ?2, lease_until = NULL, updated_at = ?3 WHERE filing_id = ?1",
+        "UPDATE deposit SET state = ?2, updated_at = ?3 WHERE filing_id = ?1",
         params![filing_id, state.as_str(), now],
     )
     .map_err(classify)?;
@@ -256,6 +259,15 @@ fn claim(
         "SELECT filing_id, message_id, attempts, state FROM deposit \
          WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT 1",
     )?;
+    // An attempt whose lease ran out without a record (its outcome could not
+    // be stored): its outcome is unknown; it waits for the acceptance receipt
+    // like a crash would.
+    conn.execute(
+        "UPDATE deposit SET state = 'unknown', lease_until = NULL, last_error = 'lease_expired' \
+         WHERE state = 'sending' AND lease_until < ?1",
+        [now],
+    )
+    .map_err(classify)?;
     if row.is_none() {
         row = pick(
             "SELECT filing_id, message_id, attempts, state FROM deposit \
@@ -307,18 +319,28 @@ fn record_attempt(
     appender: &mut Appender<'_>,
     a: &NewAttempt,
 ) -> Result<Recorded> {
-    let held: Option<String> = conn
+    let held: Option<(Option<String>, String)> = conn
         .query_row(
-            "SELECT lease_until FROM deposit WHERE filing_id = ?1 AND state = 'sending'",
+            "SELECT lease_until, state FROM deposit WHERE filing_id = ?1",
             [&a.filing_id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
-        .map_err(classify)?
-        .flatten();
-    if held.as_deref() != Some(a.lease.as_str()) {
+        .map_err(classify)?;
+    let Some((lease, current)) = held else {
+        return Err(Error::NotFound);
+    };
+    if lease.as_deref() != Some(a.lease.as_str()) {
         return Err(Error::Conflict);
     }
+    conn.execute(
+        "UPDATE deposit SET lease_until = NULL WHERE filing_id = ?1",
+        [&a.filing_id],
+    )
+    .map_err(classify)?;
+    // A receipt applied while the attempt was in flight already moved the
+    // deposit on: record the attempt (its exchange and bytes), keep the state.
+    let moved_on = current != DepositState::Sending.as_str();
     let now = format_time(time::OffsetDateTime::now_utc());
     let (state, outcome, reason) = match &a.outcome {
         AttemptOutcome::Accepted { .. } => {
@@ -368,7 +390,12 @@ fn record_attempt(
             (DepositState::Unknown, Outcome::Failed, Some(code.clone()))
         }
     };
-    set_state(conn, &a.filing_id, state, &now)?;
+    let state = if moved_on {
+        DepositState::parse(&current).unwrap_or(state)
+    } else {
+        set_state(conn, &a.filing_id, state, &now)?;
+        state
+    };
     let mut outputs = vec![("deposit-message-id".to_owned(), a.message_id.clone())];
     if let Some(code) = &reason {
         outputs.push(("deposit-error".to_owned(), code.clone()));
