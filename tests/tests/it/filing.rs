@@ -442,7 +442,7 @@ fn ponte_map_builds_offline_and_envelope_inspect_opens_it() {
         format!(
             "[tls]\ncert = \"x\"\nkey = \"x\"\nclient_cas = [{:?}]\n{}",
             pki.join("ca.pem").display().to_string(),
-            super::harness::pipeline_config(dir.path(), None)
+            super::harness::pipeline_config(dir.path(), None, true)
         ),
     )
     .unwrap();

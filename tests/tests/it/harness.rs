@@ -109,6 +109,9 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// `production` (default) or `development`.
     pub mode: &'static str,
+    /// Run the filing pipeline (default); off for tests that look at
+    /// Tasks as intake left them.
+    pub pipeline: bool,
 }
 
 impl Default for Options {
@@ -125,6 +128,7 @@ impl Default for Options {
             court_pec: None,
             env: Vec::new(),
             mode: "production",
+            pipeline: true,
         }
     }
 }
@@ -132,13 +136,14 @@ impl Default for Options {
 /// `[pct]`, `[signer]` and `[office]` for a test server: the repository's
 /// schemas and mapping files, the development registry with its courts'
 /// certificate pointed at the test PKI, the test PKI's signer.
-pub fn pipeline_config(dir: &Path, court_pec: Option<&str>) -> String {
+pub fn pipeline_config(dir: &Path, court_pec: Option<&str>, enabled: bool) -> String {
     let pki = dev_pki();
     let root = workspace_root();
     let registry = registry_for_test_pki(dir, court_pec);
     format!(
         r#"
 [pct]
+enabled = {enabled}
 schemas = "{schemas}"
 mappings = "{mappings}"
 registry = "{registry}"
@@ -155,6 +160,7 @@ pec_address = "ufficio@pec.ponte.test"
 address = {{ street = "Via Garibaldi", number = "9", postcode = "16124", town = "Genova", province = "GE", country = "IT" }}
 officers = [{{ surname = "Rossi", given_name = "Maria", codice_fiscale = "RSSMRA80C55D969V" }}]
 "#,
+        enabled = enabled,
         schemas = shared_dir().join("pct-xsd").display(),
         mappings = root.join("mappings/files").display(),
         registry = registry.display(),
@@ -269,7 +275,7 @@ checkpoint_entries = {cpe}
         );
         let config = format!(
             "{config}\n{}\n{}",
-            pipeline_config(dir.path(), options.court_pec.as_deref()),
+            pipeline_config(dir.path(), options.court_pec.as_deref(), options.pipeline),
             options.pec.as_deref().unwrap_or_default()
         );
         let config_path = dir.path().join("ponte.toml");
