@@ -38,6 +38,9 @@ pub struct CourtDirectory {
     pub registry: Registry,
     /// Encryption certificate (PEM) of each court that has one.
     pub certificates: BTreeMap<String, String>,
+    /// The same certificates parsed, once per registry rather than once per
+    /// filing; a PEM that does not parse has no entry.
+    recipients: BTreeMap<String, CourtRecipientCert>,
     /// Where it came from.
     pub origin: RegistryOrigin,
 }
@@ -59,6 +62,7 @@ impl CourtDirectory {
         let registry = Registry::from_toml(&snapshot.document, ".")?;
         Ok(Self {
             registry,
+            recipients: parse_certificates(&snapshot.certificates),
             certificates: snapshot.certificates,
             origin: RegistryOrigin::Imported {
                 id: snapshot.id,
@@ -76,6 +80,7 @@ impl CourtDirectory {
         let certificates = read_certificates(&registry);
         Ok(Self {
             registry,
+            recipients: parse_certificates(&certificates),
             certificates,
             origin: RegistryOrigin::File {
                 path: path.display().to_string(),
@@ -85,9 +90,7 @@ impl CourtDirectory {
 
     /// The encryption certificate of `code`, if the registry has one.
     pub fn court_cert(&self, code: &CourtCode) -> Option<CourtRecipientCert> {
-        self.certificates
-            .get(code.as_str())
-            .and_then(|pem| CourtRecipientCert::from_pem(pem.as_bytes()).ok())
+        self.recipients.get(code.as_str()).cloned()
     }
 
     /// The import id, if imported.
@@ -97,6 +100,17 @@ impl CourtDirectory {
             RegistryOrigin::File { .. } => None,
         }
     }
+}
+
+/// Parses each court's PEM certificate; one that does not parse is left out
+/// (its court's filings stop before encryption, as with no certificate).
+fn parse_certificates(pems: &BTreeMap<String, String>) -> BTreeMap<String, CourtRecipientCert> {
+    pems.iter()
+        .filter_map(|(code, pem)| {
+            let cert = CourtRecipientCert::from_pem(pem.as_bytes()).ok()?;
+            Some((code.clone(), cert))
+        })
+        .collect()
 }
 
 /// Reads the PEM certificate file of every court that names one.

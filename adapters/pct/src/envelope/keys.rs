@@ -9,10 +9,16 @@ use openssl::x509::X509;
 use super::Error;
 
 /// The court's encryption certificate ("certificato di cifratura" of the
-/// Ufficio Giudiziario), the only recipient of `Atto.enc`. DER inside.
-#[derive(Clone, PartialEq, Eq)]
+/// Ufficio Giudiziario), the only recipient of `Atto.enc`.
+///
+/// Parsed once, when constructed: OpenSSL 3 decodes the public key while it
+/// reads a certificate, which costs more than the whole key transport of a
+/// seal, so a value kept for a court serves every filing without a new parse.
+/// Cloning shares the parsed certificate. Equality compares the DER bytes.
+#[derive(Clone)]
 pub struct CourtRecipientCert {
     der: Vec<u8>,
+    x509: X509,
 }
 
 /// The court's decryption key, for the court side of tests and for
@@ -62,13 +68,25 @@ impl CourtRecipientCert {
         // less helpful error.
         cert.public_key().map_err(Error::InvalidRecipientCert)?;
         let der = cert.to_der().map_err(Error::InvalidRecipientCert)?;
-        Ok(Self { der })
+        Ok(Self {
+            der,
+            x509: cert.clone(),
+        })
     }
 
-    pub(crate) fn to_x509(&self) -> Result<X509, Error> {
-        X509::from_der(&self.der).map_err(Error::InvalidRecipientCert)
+    /// The parsed certificate (a reference-counted handle, no copy).
+    pub(crate) fn x509(&self) -> X509 {
+        self.x509.clone()
     }
 }
+
+impl PartialEq for CourtRecipientCert {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for CourtRecipientCert {}
 
 impl fmt::Debug for CourtRecipientCert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -44,7 +44,7 @@ pub fn open(
 ) -> Result<OpenedEnvelope, Error> {
     let cms = CmsContentInfo::from_der(atto_enc).map_err(Error::Decrypt)?;
     let pkey = key.to_pkey()?;
-    let x509 = cert.to_x509()?;
+    let x509 = cert.x509();
     let atto_msg = cms.decrypt(&pkey, &x509).map_err(Error::Decrypt)?;
     OpenedEnvelope::parse(atto_msg)
 }

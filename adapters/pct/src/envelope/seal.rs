@@ -39,7 +39,7 @@ pub fn seal_with_limit(
         });
     }
     let mut recipients = Stack::new().map_err(Error::Encrypt)?;
-    recipients.push(court.to_x509()?).map_err(Error::Encrypt)?;
+    recipients.push(court.x509()).map_err(Error::Encrypt)?;
     // BINARY: encrypt the bytes as they are (Atto.msg already has CRLF line
     // ends; no S/MIME text canonicalisation).
     let cms = CmsContentInfo::encrypt(

@@ -16,7 +16,9 @@ use skrifa::{FontRef, MetadataProvider, charmap::Charmap};
 
 use super::RenderError;
 
-/// DejaVu Serif 2.37 (Bitstream Vera licence, see `assets/fonts/LICENSE-DejaVu.txt`).
+/// DejaVu Serif 2.37 without TrueType hinting, made by
+/// `scripts/fonts-unhinted.sh` (Bitstream Vera licence, see
+/// `assets/fonts/LICENSE-DejaVu.txt`).
 static SERIF_REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSerif.ttf");
 /// DejaVu Serif Bold 2.37.
 static SERIF_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSerif-Bold.ttf");
