@@ -33,6 +33,14 @@ pub async fn run_pool<F, Fut>(
     }
 }
 
+/// The wait before retry number `attempts` (counted from 1):
+/// `base × 2^(attempts − 1)`, at most a day. Shared by the pipeline's build
+/// retries and the outbox's transient deposit failures.
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
+    base.saturating_mul(factor).min(Duration::from_secs(86_400))
+}
+
 async fn worker<F, Fut>(
     mut stop: watch::Receiver<bool>,
     wake: &Notify,
@@ -57,6 +65,16 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_secs(30);
+        assert_eq!(backoff(base, 0), base);
+        assert_eq!(backoff(base, 1), base);
+        assert_eq!(backoff(base, 3), Duration::from_secs(120));
+        assert_eq!(backoff(base, 40), Duration::from_secs(86_400));
+        assert_eq!(backoff(Duration::MAX, 2), Duration::from_secs(86_400));
+    }
 
     #[tokio::test]
     async fn workers_drain_the_work_and_stop_on_shutdown() {

@@ -1,24 +1,24 @@
 //! The mapping files in `mappings/files` against every valid FHIR fixture,
 //! with the development registry; the DatiAtto checked by `SchemaSet` and,
 //! independently, by `xmllint` against the Ministry's schemas in
-//! `../shared/pct-xsd`. Then load errors, mapping errors and reloading.
+//! `../shared/pct-xsd`. Then mapping errors and the office profile. Load
+//! errors are in `load_errors.rs`, reloading in `reload.rs`.
 
 // Helpers may unwrap too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use ponte_mappings::{
-    LoadError, MapError, MapInput, MappedFiling, MappingSet, Mappings, OfficeAddress,
-    OfficeProfile, Officer, RuleProblem,
-};
+use common::{files_dir, fixture, fixtures_dir, map_with, office, workspace};
+use ponte_mappings::{MapError, MappedFiling, MappingSet, OfficeProfile, RuleProblem};
 use ponte_pct::datiatto::{self, Act, AttachmentKind};
 use ponte_pct::mainact::Block;
 use ponte_pct::xsd::{Root, SchemaSet};
-use ponte_registry::{CompetenceError, Registry};
+use ponte_registry::CompetenceError;
 use serde_json::Value;
 
 const GENOVA: &str = "0100250093";
@@ -26,28 +26,8 @@ const SAVONA: &str = "0090560095";
 const IMPERIA: &str = "0080310092";
 const LA_SPEZIA: &str = "0110150093";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn files_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("files")
-}
-
 fn schema_dir() -> PathBuf {
     workspace().join("../shared/pct-xsd")
-}
-
-fn fixtures_dir() -> PathBuf {
-    workspace().join("tests/fixtures/fhir/valid")
-}
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| {
-        Registry::load(workspace().join("adapters/registry/data/dev-registry.toml"))
-            .expect("the development registry loads")
-    })
 }
 
 fn schemas() -> &'static SchemaSet {
@@ -58,34 +38,6 @@ fn schemas() -> &'static SchemaSet {
 fn mappings() -> &'static MappingSet {
     static M: OnceLock<MappingSet> = OnceLock::new();
     M.get_or_init(|| MappingSet::load(&files_dir()).expect("the mapping files load"))
-}
-
-fn office() -> OfficeProfile {
-    OfficeProfile {
-        name: "Ufficio di Prossimità di Genova".into(),
-        codice_fiscale: "00856930102".into(),
-        codice_univoco_pa: None,
-        address: OfficeAddress {
-            street: "Piazza Dante".into(),
-            number: Some("1".into()),
-            postcode: "16121".into(),
-            town: "Genova".into(),
-            province: "GE".into(),
-            country: "IT".into(),
-        },
-        town: "Genova".into(),
-        officers: vec![Officer {
-            surname: "Verdi".into(),
-            given_name: "Paolo".into(),
-            codice_fiscale: "VRDPLA70A01D969S".into(),
-        }],
-        pec_address: "prossimita.genova@pec.example.it".into(),
-    }
-}
-
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(fixtures_dir().join(name)).expect("fixture");
-    serde_json::from_str(&text).expect("fixture json")
 }
 
 /// The act a fixture asks for: its requested-act category, else the default
@@ -105,27 +57,6 @@ fn requested_act(bundle: &Value) -> String {
         "ads-accounts" => "ads-accounts".into(),
         _ => "ads-appointment".into(),
     }
-}
-
-fn filed_on() -> time::Date {
-    time::macros::date!(2026 - 11 - 26)
-}
-
-fn map_with(
-    set: &MappingSet,
-    bundle: &Value,
-    act: &str,
-    court_override: Option<&str>,
-) -> Result<MappedFiling, MapError> {
-    let office = office();
-    set.map(&MapInput {
-        bundle,
-        requested_act: act,
-        registry: registry(),
-        office: &office,
-        court_override,
-        filed_on: filed_on(),
-    })
 }
 
 fn map(bundle: &Value, court_override: Option<&str>) -> Result<MappedFiling, MapError> {
@@ -633,234 +564,6 @@ fn bad_values_in_the_bundle() {
             }
         ),
         "{err:?}"
-    );
-}
-
-// --- load errors ---
-
-/// A copy of the mapping folder in a temporary folder.
-fn copy_files() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(files_dir()).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
-    }
-    dir
-}
-
-const RICORSO: &str = "ricorso-amministrazione-sostegno.toml";
-
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{from:?} in {file}");
-    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-}
-
-fn load_error(dir: &Path) -> (PathBuf, String, String) {
-    match MappingSet::load(dir) {
-        Err(LoadError::Rule {
-            file,
-            rule,
-            problem,
-        }) => (file, rule, problem),
-        other => panic!("expected a rule error, got {other:?}"),
-    }
-}
-
-#[test]
-fn unknown_field_fails_to_load() {
-    let dir = copy_files();
-    edit(
-        dir.path(),
-        RICORSO,
-        "[fields]\n",
-        "[fields]\n\"beneficiary.shoe_size\" = \"%subject.id\"\n",
-    );
-    let (file, rule, problem) = load_error(dir.path());
-    assert!(file.ends_with(RICORSO));
-    assert_eq!(rule, "beneficiary.shoe_size");
-    assert!(problem.contains("unknown field"), "{problem}");
-}
-
-#[test]
-fn bad_path_fails_to_load() {
-    let dir = copy_files();
-    edit(
-        dir.path(),
-        RICORSO,
-        "\"beneficiary.surname\" = \"%subject.name.first().family\"",
-        "\"beneficiary.surname\" = \"%subject.name.frist().family\"",
-    );
-    let (file, rule, problem) = load_error(dir.path());
-    assert!(file.ends_with(RICORSO));
-    assert_eq!(rule, "beneficiary.surname");
-    assert!(problem.contains("frist"), "{problem}");
-    let message = MappingSet::load(dir.path()).unwrap_err().to_string();
-    assert!(
-        message.contains(RICORSO) && message.contains("beneficiary.surname"),
-        "{message}"
-    );
-}
-
-#[test]
-fn template_naming_nothing_fails_to_load() {
-    let dir = copy_files();
-    edit(
-        dir.path(),
-        RICORSO,
-        "heading = \"CHIEDE\"",
-        "heading = \"CHIEDE {beneficiary.shoe_size}\"",
-    );
-    let (file, rule, problem) = load_error(dir.path());
-    assert!(file.ends_with(RICORSO));
-    assert!(rule.starts_with("main_act.blocks["), "{rule}");
-    assert!(problem.contains("beneficiary.shoe_size"), "{problem}");
-}
-
-#[test]
-fn other_load_errors() {
-    // Unknown root, unknown transform, unknown key, missing required field,
-    // duplicate act, unknown requested act, TOML syntax.
-    let cases: &[(&str, &str, &str)] = &[
-        (
-            "%petitioner.name.first().family",
-            "%nobody.name.first().family",
-            "petitioner.name",
-        ),
-        (
-            "transform = \"street_name\"",
-            "transform = \"streetname\"",
-            "petitioner.address.street",
-        ),
-        (
-            "\"beneficiary.residence_town\" = { path = \"%home.city\", required = false }",
-            "\"beneficiary.residence_town\" = { path = \"%home.city\", requird = false }",
-            "beneficiary.residence_town",
-        ),
-        (
-            "\"beneficiary.surname\" = \"%subject.name.first().family\"\n",
-            "",
-            "beneficiary.surname",
-        ),
-        (
-            "requested_acts = [\"ads-appointment\"]",
-            "requested_acts = [\"ads-appointmnt\"]",
-            "requested_acts",
-        ),
-    ];
-    for (from, to, rule) in cases {
-        let dir = copy_files();
-        edit(dir.path(), RICORSO, from, to);
-        let (_, got, problem) = load_error(dir.path());
-        assert_eq!(got, *rule, "{problem}");
-    }
-    let dir = copy_files();
-    edit(
-        dir.path(),
-        "istanza-generica.toml",
-        "requested_acts = [\"istanza\"]",
-        "requested_acts = [\"ads-report\"]",
-    );
-    assert!(matches!(
-        MappingSet::load(dir.path()),
-        Err(LoadError::Duplicate { .. })
-    ));
-    let dir = copy_files();
-    edit(
-        dir.path(),
-        RICORSO,
-        "act = \"RicorsoAmministrazioneSostegno\"",
-        "act = \"Ricorso\"",
-    );
-    let err = MappingSet::load(dir.path()).unwrap_err();
-    assert!(
-        matches!(&err, LoadError::Syntax { file, .. } if file.ends_with(RICORSO)),
-        "{err}"
-    );
-    assert_eq!(err.code(), "mapping_syntax");
-}
-
-// --- reload ---
-
-#[test]
-fn reload_picks_up_changes_and_keeps_the_last_good_set() {
-    let dir = copy_files();
-    let mappings = Mappings::open_with_interval(dir.path(), Duration::ZERO).unwrap();
-    let bundle = fixture("capacity-genova-parodi.json");
-    let deposit = |set: &MappingSet| {
-        map_with(set, &bundle, "ads-appointment", None)
-            .unwrap()
-            .deposit_description
-    };
-    assert_eq!(
-        deposit(&mappings.current()),
-        "RICORSO AMMINISTRAZIONE DI SOSTEGNO"
-    );
-
-    // A change is picked up.
-    edit(
-        dir.path(),
-        RICORSO,
-        "deposit_description = \"RICORSO AMMINISTRAZIONE DI SOSTEGNO\"",
-        "deposit_description = \"RICORSO PER AMMINISTRAZIONE DI SOSTEGNO\"",
-    );
-    assert_eq!(
-        deposit(&mappings.current()),
-        "RICORSO PER AMMINISTRAZIONE DI SOSTEGNO"
-    );
-    assert_eq!(mappings.last_reload_error(), None);
-
-    // A broken file: the previous set stays, the error is reported.
-    edit(
-        dir.path(),
-        RICORSO,
-        "[fields]\n",
-        "[fields]\n\"beneficiary.shoe_size\" = \"%subject.id\"\n",
-    );
-    assert_eq!(
-        deposit(&mappings.current()),
-        "RICORSO PER AMMINISTRAZIONE DI SOSTEGNO"
-    );
-    let error = mappings.last_reload_error().expect("the reload error");
-    assert!(
-        error.contains(RICORSO) && error.contains("beneficiary.shoe_size"),
-        "{error}"
-    );
-
-    // Fixed again: the error clears.
-    edit(
-        dir.path(),
-        RICORSO,
-        "\"beneficiary.shoe_size\" = \"%subject.id\"\n",
-        "",
-    );
-    assert_eq!(
-        deposit(&mappings.current()),
-        "RICORSO PER AMMINISTRAZIONE DI SOSTEGNO"
-    );
-    assert_eq!(mappings.last_reload_error(), None);
-
-    // A removed file: its act is no longer served.
-    std::fs::remove_file(dir.path().join("istanza-generica.toml")).unwrap();
-    let set = mappings.current();
-    assert!(set.requested_acts().all(|(a, _)| a != "istanza"));
-
-    // With the default interval, changes wait for the next look.
-    let slow = Mappings::open(dir.path()).unwrap();
-    edit(
-        dir.path(),
-        RICORSO,
-        "RICORSO PER AMMINISTRAZIONE",
-        "RICORSO NUOVO PER AMMINISTRAZIONE",
-    );
-    assert_eq!(
-        deposit(&slow.current()),
-        "RICORSO PER AMMINISTRAZIONE DI SOSTEGNO"
-    );
-    assert_eq!(
-        deposit(&slow.refresh()),
-        "RICORSO NUOVO PER AMMINISTRAZIONE DI SOSTEGNO"
     );
 }
 

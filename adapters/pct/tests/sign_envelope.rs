@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ponte_pct::envelope::{
@@ -144,21 +144,7 @@ impl Pki {
 
     /// Runs `openssl` in the PKI folder and insists that it succeeds.
     fn openssl(&self, args: &[&str]) -> Output {
-        let out = self.openssl_status(args);
-        assert!(
-            out.status.success(),
-            "openssl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn openssl_status(&self, args: &[&str]) -> Output {
-        Command::new("openssl")
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap()
+        openssl_in(self.dir.path(), args)
     }
 
     fn signer(&self) -> FileSigner {
@@ -179,9 +165,69 @@ impl Pki {
 
     /// `openssl cms -cmsout -print` of a DER file in the folder.
     fn print_cms(&self, name: &str) -> String {
-        let out = self.openssl(&["cms", "-cmsout", "-print", "-inform", "DER", "-in", name]);
-        String::from_utf8(out.stdout).unwrap()
+        print_cms_in(self.dir.path(), name)
     }
+
+    /// `openssl cms -verify` of the DER signature `p7m` against `ca.pem`,
+    /// the signed content written to `out`.
+    fn verify_with_openssl(&self, p7m: &str, out: &str) {
+        verify_with_openssl_in(self.dir.path(), p7m, out);
+    }
+
+    /// The court's way of opening an envelope: `openssl cms -decrypt` of the
+    /// DER `enc` with `court.pem` and `court.key`, written to `out`.
+    fn decrypt_as_court(&self, enc: &str, out: &str) {
+        self.openssl(&[
+            "cms",
+            "-decrypt",
+            "-inform",
+            "DER",
+            "-in",
+            enc,
+            "-recip",
+            "court.pem",
+            "-inkey",
+            "court.key",
+            "-out",
+            out,
+        ]);
+    }
+}
+
+/// Runs `openssl` in `dir` and insists that it succeeds.
+fn openssl_in(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `openssl cms -cmsout -print` of a DER file in `dir`.
+fn print_cms_in(dir: &Path, name: &str) -> String {
+    let out = openssl_in(
+        dir,
+        &["cms", "-cmsout", "-print", "-inform", "DER", "-in", name],
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `openssl cms -verify` of the DER signature `p7m` in `dir` against the
+/// folder's `ca.pem`, the signed content written to `out`.
+fn verify_with_openssl_in(dir: &Path, p7m: &str, out: &str) {
+    openssl_in(
+        dir,
+        &[
+            "cms", "-verify", "-inform", "DER", "-in", p7m, "-CAfile", "ca.pem", "-binary", "-out",
+            out,
+        ],
+    );
 }
 
 fn filing_parts(signer: &FileSigner) -> Vec<Part> {
@@ -224,10 +270,7 @@ fn signature_verifies_with_openssl_and_has_the_cades_attributes() {
     let p7m = pki.signer().sign_cades(&content).unwrap();
     pki.write("x.p7m", &p7m);
 
-    pki.openssl(&[
-        "cms", "-verify", "-inform", "DER", "-in", "x.p7m", "-CAfile", "ca.pem", "-binary", "-out",
-        "x.out",
-    ]);
+    pki.verify_with_openssl("x.p7m", "x.out");
     assert_eq!(pki.read("x.out"), content);
 
     let printed = pki.print_cms("x.p7m");
@@ -367,10 +410,7 @@ fn file_signer_reads_pkcs12_der_and_refuses_mismatches() {
     let p12 = FileSigner::from_pkcs12(&pki.read("signer.p12"), "segreto").unwrap();
     let p7m = p12.sign_cades(b"da pkcs12").unwrap();
     pki.write("p12.p7m", &p7m);
-    pki.openssl(&[
-        "cms", "-verify", "-inform", "DER", "-in", "p12.p7m", "-CAfile", "ca.pem", "-binary",
-        "-out", "p12.out",
-    ]);
+    pki.verify_with_openssl("p12.p7m", "p12.out");
     assert_eq!(pki.read("p12.out"), b"da pkcs12");
     // The CA certificate from the bundle rides along as the chain.
     assert!(pki.print_cms("p12.p7m").contains("CN=Ponte Test Root"));
@@ -458,20 +498,7 @@ fn envelope_decrypts_with_openssl_and_round_trips_through_open() {
     pki.write("Atto.enc", &enc);
 
     // The court's way of opening it.
-    pki.openssl(&[
-        "cms",
-        "-decrypt",
-        "-inform",
-        "DER",
-        "-in",
-        "Atto.enc",
-        "-recip",
-        "court.pem",
-        "-inkey",
-        "court.key",
-        "-out",
-        "Atto.msg",
-    ]);
+    pki.decrypt_as_court("Atto.enc", "Atto.msg");
     assert_eq!(pki.read("Atto.msg"), msg);
 
     let printed = pki.print_cms("Atto.enc");
@@ -753,19 +780,6 @@ fn pkcs11_signer_in_softhsm_child() {
     };
     let dir = PathBuf::from(dir);
     let read = |name: &str| fs::read(dir.join(name)).unwrap();
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
     let uri = format!("pkcs11:token=ponte;object=firma;type=private?module-path={module}");
     let cert = SignerCert::from_bytes(&read("signer.pem")).unwrap();
 
@@ -796,14 +810,9 @@ fn pkcs11_signer_in_softhsm_child() {
     let signer = Pkcs11Signer::open_with_certificate(&uri, Some("1234"), &cert).unwrap();
     let content = b"firmato su token pkcs#11";
     fs::write(dir.join("hsm.p7m"), signer.sign_cades(content).unwrap()).unwrap();
-    openssl(&[
-        "cms", "-verify", "-inform", "DER", "-in", "hsm.p7m", "-CAfile", "ca.pem", "-binary",
-        "-out", "hsm.out",
-    ]);
+    verify_with_openssl_in(&dir, "hsm.p7m", "hsm.out");
     assert_eq!(read("hsm.out"), content);
-    let printed = openssl(&[
-        "cms", "-cmsout", "-print", "-inform", "DER", "-in", "hsm.p7m",
-    ]);
+    let printed = print_cms_in(&dir, "hsm.p7m");
     assert!(printed.contains("id-smime-aa-signingCertificateV2"));
     assert!(printed.contains("algorithm: sha256WithRSAEncryption (1.2.840.113549.1.1.11)"));
     let trust = TrustAnchors::from_pem_bundle(&read("ca.pem")).unwrap();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::Session;
-use futures_util::TryStreamExt as _;
+use futures_util::{Stream, TryStreamExt as _};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -226,6 +226,21 @@ fn command_error(command: &'static str, e: async_imap::error::Error) -> ImapErro
     }
 }
 
+/// Sends a command whose answer is a stream of responses (FETCH, STORE,
+/// EXPUNGE) and reads them all; a failure of either step is `command`'s.
+async fn collect_responses<T>(
+    command: &'static str,
+    sent: impl Future<
+        Output = async_imap::error::Result<impl Stream<Item = async_imap::error::Result<T>>>,
+    >,
+) -> Result<Vec<T>, ImapError> {
+    let responses = sent.await.map_err(|e| command_error(command, e))?;
+    responses
+        .try_collect()
+        .await
+        .map_err(|e| command_error(command, e))
+}
+
 fn is_atom(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -422,16 +437,11 @@ impl ImapMailbox {
             .map(u32::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let sizes = timed(t, "fetch", async {
-            let stream = session
-                .uid_fetch(&set, "(UID RFC822.SIZE)")
-                .await
-                .map_err(|e| command_error("fetch", e))?;
-            stream
-                .try_collect::<Vec<_>>()
-                .await
-                .map_err(|e| command_error("fetch", e))
-        })
+        let sizes = timed(
+            t,
+            "fetch",
+            collect_responses("fetch", session.uid_fetch(&set, "(UID RFC822.SIZE)")),
+        )
         .await?;
         let mut wanted = Vec::new();
         for f in &sizes {
@@ -446,16 +456,14 @@ impl ImapMailbox {
         }
         wanted.sort_unstable();
         for uid in wanted {
-            let fetched = timed(t, "fetch", async {
-                let stream = session
-                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                    .await
-                    .map_err(|e| command_error("fetch", e))?;
-                stream
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .map_err(|e| command_error("fetch", e))
-            })
+            let fetched = timed(
+                t,
+                "fetch",
+                collect_responses(
+                    "fetch",
+                    session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])"),
+                ),
+            )
             .await?;
             if let Some(raw) = fetched
                 .iter()
@@ -487,14 +495,8 @@ impl ImapMailbox {
         timed(t, "store", async {
             match &action {
                 ProcessedAction::Flag(keyword) => {
-                    let stream = session
-                        .uid_store(&set, format!("+FLAGS.SILENT (\\Seen {keyword})"))
-                        .await
-                        .map_err(|e| command_error("store", e))?;
-                    stream
-                        .try_collect::<Vec<_>>()
-                        .await
-                        .map_err(|e| command_error("store", e))?;
+                    let flags = format!("+FLAGS.SILENT (\\Seen {keyword})");
+                    collect_responses("store", session.uid_store(&set, flags)).await?;
                 }
                 ProcessedAction::MoveTo(folder) if can_move => {
                     session
@@ -507,22 +509,9 @@ impl ImapMailbox {
                         .uid_copy(&set, folder)
                         .await
                         .map_err(|e| command_error("copy", e))?;
-                    let stream = session
-                        .uid_store(&set, "+FLAGS.SILENT (\\Seen \\Deleted)")
-                        .await
-                        .map_err(|e| command_error("store", e))?;
-                    stream
-                        .try_collect::<Vec<_>>()
-                        .await
-                        .map_err(|e| command_error("store", e))?;
-                    let stream = session
-                        .uid_expunge(&set)
-                        .await
-                        .map_err(|e| command_error("expunge", e))?;
-                    stream
-                        .try_collect::<Vec<_>>()
-                        .await
-                        .map_err(|e| command_error("expunge", e))?;
+                    let flags = "+FLAGS.SILENT (\\Seen \\Deleted)";
+                    collect_responses("store", session.uid_store(&set, flags)).await?;
+                    collect_responses("expunge", session.uid_expunge(&set)).await?;
                 }
             }
             Ok(())

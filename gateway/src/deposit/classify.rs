@@ -17,6 +17,7 @@ pub fn classify(mailbox: &str, uid_validity: u32, uid: u32, raw: Vec<u8>) -> Inb
         raw: Vec::new(),
         kind: "unparseable".to_owned(),
         refers_to: None,
+        court_address: None,
         event: None,
         values: Vec::new(),
         problem: None,
@@ -32,6 +33,7 @@ pub fn classify(mailbox: &str, uid_validity: u32, uid: u32, raw: Vec<u8>) -> Inb
 fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
     if let Some(court) = parsed.court() {
         out.refers_to = court.correlation.deposit_message_id.clone();
+        out.court_address = court_sender(parsed);
         if let Some(provider_id) = &court.correlation.provider_message_id {
             out.values
                 .push(("provider-ref".to_owned(), provider_id.clone()));
@@ -132,5 +134,93 @@ fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
             out.refers_to = o.message_id.clone();
             out.problem = Some("not_a_pec_message".to_owned());
         }
+    }
+}
+
+/// The address a court message came from, lowercase: the sender certified
+/// by the envelope's `daticert.xml` (`mittente`), else the From of the
+/// original message inside it, or of an ordinary e-mail.
+fn court_sender(parsed: &ParsedMessage) -> Option<String> {
+    let address = match parsed {
+        ParsedMessage::Certified(c) => c
+            .daticert
+            .as_ref()
+            .and_then(|d| d.mittente.as_deref())
+            .or_else(|| c.inner.as_ref().and_then(|i| i.from.as_deref())),
+        ParsedMessage::Other(o) => o.from.as_deref(),
+        ParsedMessage::Receipt(_) => None,
+    }?;
+    let address = address.trim().to_ascii_lowercase();
+    (!address.is_empty()).then_some(address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ESITO: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<EsitoAtto><IdMsgPdA><CodicePdA>GIUSTIZIA</CodicePdA><Anno>2026</Anno><IdMsg>opec.1@pec.test</IdMsg></IdMsgPdA><DatiEsito><MsgEsito><CodiceEsito>1</CodiceEsito><DescrizioneEsito>IDBUSTA: 35508878 - controlli superati</DescrizioneEsito></MsgEsito></DatiEsito></EsitoAtto>\n";
+
+    /// The court's own message, `From` its address, with `EsitoAtto.xml`.
+    fn court_message(from: &str) -> String {
+        format!(
+            "Date: Tue, 04 Mar 2025 11:00:00 +0100\r\nFrom: {from}\r\nTo: ufficio@pec.test\r\n\
+             Subject: ESITO CONTROLLI AUTOMATICI DEPOSITO Ricorso\r\nMessage-ID: <esito-1@court.test>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"C1\"\r\n\r\n\
+             --C1\r\nContent-Type: text/plain\r\n\r\nCodice esito: 1\r\n\
+             --C1\r\nContent-Type: text/xml; name=\"EsitoAtto.xml\"\r\n\
+             Content-Disposition: attachment; filename=\"EsitoAtto.xml\"\r\n\r\n{ESITO}\r\n--C1--\r\n"
+        )
+    }
+
+    /// The provider's envelope around `inner`, certifying `mittente`.
+    fn envelope(mittente: &str, inner: &str) -> String {
+        let daticert = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<postacert tipo=\"posta-certificata\" errore=\"nessuno\"><intestazione><mittente>{mittente}</mittente><destinatari tipo=\"certificato\">ufficio@pec.test</destinatari><risposte>{mittente}</risposte><oggetto>ESITO</oggetto></intestazione><dati><gestore-emittente>TEST</gestore-emittente><data zona=\"+0100\"><giorno>04/03/2025</giorno><ora>11:00:01</ora></data><identificativo>opec.court.1@pec.test</identificativo><msgid>&lt;esito-1@court.test&gt;</msgid></dati></postacert>\n"
+        );
+        format!(
+            "Subject: POSTA CERTIFICATA: ESITO\r\nX-Trasporto: posta-certificata\r\n\
+             X-Riferimento-Message-ID: <esito-1@court.test>\r\nDate: Tue, 04 Mar 2025 11:00:01 +0100\r\n\
+             From: \"Per conto di: {mittente}\" <posta-certificata@pec.test>\r\nTo: ufficio@pec.test\r\n\
+             Message-ID: <opec.court.1@pec.test>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"E1\"\r\n\r\n\
+             --E1\r\nContent-Type: text/plain\r\n\r\nMessaggio di posta certificata\r\n\
+             --E1\r\nContent-Type: application/xml; name=\"daticert.xml\"\r\n\
+             Content-Disposition: inline; filename=\"daticert.xml\"\r\n\r\n{daticert}\r\n\
+             --E1\r\nContent-Type: message/rfc822; name=\"postacert.eml\"\r\n\
+             Content-Disposition: inline; filename=\"postacert.eml\"\r\n\r\n{inner}\r\n--E1--\r\n"
+        )
+    }
+
+    fn classified(raw: String) -> InboundMessage {
+        classify("INBOX", 1, 1, raw.into_bytes())
+    }
+
+    #[test]
+    fn a_court_message_names_its_certified_sender() {
+        let raw = envelope(
+            "Tribunale.A@PEC.test",
+            &court_message("someone.else@court.test"),
+        );
+        let m = classified(raw);
+        assert_eq!(m.problem, None);
+        assert_eq!(m.event, Some(Event::ChecksPassed));
+        assert!(
+            m.values
+                .contains(&("id-busta".to_owned(), "35508878".to_owned()))
+        );
+        assert_eq!(m.court_address.as_deref(), Some("tribunale.a@pec.test"));
+    }
+
+    #[test]
+    fn an_ordinary_mail_from_a_court_names_its_from() {
+        let m = classified(court_message("Tribunale.B@pec.test"));
+        assert_eq!(m.event, Some(Event::ChecksPassed));
+        assert_eq!(m.court_address.as_deref(), Some("tribunale.b@pec.test"));
+    }
+
+    #[test]
+    fn a_message_without_court_content_names_no_court() {
+        let m = classified("From: a@b.test\r\nSubject: hello\r\n\r\nhi\r\n".to_owned());
+        assert_eq!(m.court_address, None);
     }
 }

@@ -15,7 +15,6 @@
 //!   of `reconcile_window`, the box having been read after that moment.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ponte_pec::{
     ComposedMessage, DepositMessage, MessageId, Outbound, OutboundOutcome, PecAddress,
@@ -28,6 +27,7 @@ use crate::config::PecConfig;
 use crate::evidence::format_time;
 use crate::metrics::Metrics;
 use crate::store::{AttemptOutcome, DepositJob, DepositStore, NewAttempt};
+use crate::workers::backoff;
 
 /// The outbox worker(s).
 pub struct Outbox<S> {
@@ -186,10 +186,4 @@ impl<S: DepositStore + Clone> Outbox<S> {
             },
         }
     }
-}
-
-/// `base × 2^(attempts − 1)`, at most a day.
-pub fn backoff(base: Duration, attempts: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
-    base.saturating_mul(factor).min(Duration::from_secs(86_400))
 }

@@ -119,6 +119,7 @@ impl<S: DepositStore + Clone> Receipts<S> {
                     raw: record.into_bytes(),
                     kind: "oversized".to_owned(),
                     refers_to: None,
+                    court_address: None,
                     event: None,
                     values: Vec::new(),
                     problem: Some("message_too_large".to_owned()),

@@ -68,8 +68,17 @@ pub struct BundleFile {
     pub name: String,
     /// SHA-256 of the content, hex.
     pub sha256: String,
-    /// The content, base64.
-    pub content: String,
+    /// The content, base64; absent when the file was left out to keep the
+    /// bundle small (then `size` says how big it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// The size in bytes of a file left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Where to fetch a file left out: a path of Ponte's API, when a route
+    /// serves that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
 }
 
 /// An entry and its audit path in the checkpoint's tree.
@@ -148,16 +157,23 @@ impl Bundle {
         for file in &self.files {
             use base64::Engine as _;
             use sha2::Digest as _;
-            let content = base64::engine::general_purpose::STANDARD
-                .decode(&file.content)
-                .map_err(|_| format!("file {}: content is not base64", file.name))?;
-            let digest = hex::encode(sha2::Sha256::digest(&content));
-            if digest != file.sha256 {
-                return Err(format!(
-                    "file {}: content does not match its SHA-256",
-                    file.name
-                ));
-            }
+            let digest = match &file.content {
+                Some(content) => {
+                    let content = base64::engine::general_purpose::STANDARD
+                        .decode(content)
+                        .map_err(|_| format!("file {}: content is not base64", file.name))?;
+                    let digest = hex::encode(sha2::Sha256::digest(&content));
+                    if digest != file.sha256 {
+                        return Err(format!(
+                            "file {}: content does not match its SHA-256",
+                            file.name
+                        ));
+                    }
+                    digest
+                }
+                // Left out: only its digest can be bound to the log.
+                None => file.sha256.clone(),
+            };
             if !entries
                 .iter()
                 .any(|e| e.digests.values().any(|d| *d == digest))

@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use ponte_mappings::{MapInput, Mappings, OfficeProfile};
 use ponte_pct::sign::Signer;
@@ -88,7 +87,8 @@ impl Builder {
 
     /// Opens the signer and the schemas again from their sources (after a
     /// failure that a fresh session may cure). Keeps the old ones if the new
-    /// ones cannot be opened.
+    /// ones cannot be opened. Blocking (PKCS#11 session, schema files): call
+    /// it off the async runtime, as [`Pipeline`] does.
     pub fn reopen(&self) -> anyhow::Result<()> {
         let Some(sources) = &self.sources else {
             return Ok(());
@@ -170,6 +170,18 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
         true
     }
 
+    /// Reopens the signer and the schemas on a blocking thread (before a
+    /// retry); a failure keeps the old ones and is only logged.
+    async fn reopen(&self) {
+        let builder = Arc::clone(&self.builder);
+        let reopened = tokio::task::spawn_blocking(move || builder.reopen())
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("reopening stopped unexpectedly")));
+        if let Err(e) = reopened {
+            tracing::warn!(error = %format!("{e:#}"), "Pipeline: cannot reopen the signer or schemas yet.");
+        }
+    }
+
     async fn process(&self, item: WorkItem) {
         let builder = Arc::clone(&self.builder);
         let attempts_left = item.attempts < self.config.max_attempts;
@@ -201,7 +213,7 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
                 let message_id = deposit_message_id(&self.builder.office.pec_address);
                 let stored = self
                     .store
-                    .finish_filing(ready(&item, built, message_id))
+                    .finish_filing(new_filing(&item, Outcome::Ready { built, message_id }))
                     .await
                     .map(drop);
                 if stored.is_ok() {
@@ -210,12 +222,10 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
                 stored
             }
             Err(Stop::Retry(code)) => {
-                let wait = backoff(self.config.retry_backoff, item.attempts);
+                let wait = crate::workers::backoff(self.config.retry_backoff, item.attempts);
                 let at = format_time(OffsetDateTime::now_utc() + wait);
                 tracing::warn!(%task, code, attempts = item.attempts, "Pipeline: build will be retried.");
-                if let Err(e) = self.builder.reopen() {
-                    tracing::warn!(error = %format!("{e:#}"), "Pipeline: cannot reopen the signer or schemas yet.");
-                }
+                self.reopen().await;
                 self.store
                     .retry_work(item.row, item.lease_until.clone(), at, code.to_owned())
                     .await
@@ -226,7 +236,13 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
                 };
                 tracing::info!(%task, code = %problem.code, state = state.as_str(), "Pipeline: build stopped.");
                 self.store
-                    .finish_filing(stopped(&item, state, problem.clone()))
+                    .finish_filing(new_filing(
+                        &item,
+                        Outcome::Stopped {
+                            state,
+                            problem: problem.clone(),
+                        },
+                    ))
                     .await
                     .map(drop)
             }
@@ -237,12 +253,6 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
             tracing::error!(%task, error = %e, "Pipeline: cannot store the build's outcome.");
         }
     }
-}
-
-/// `base × 2^(attempts − 1)`, at most a day.
-fn backoff(base: Duration, attempts: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
-    base.saturating_mul(factor).min(Duration::from_secs(86_400))
 }
 
 /// Maps and assembles one submission (blocking: signing and schema checks).
@@ -319,38 +329,38 @@ fn deposit_message_id(office_pec: &str) -> String {
     }
 }
 
-fn ready(item: &WorkItem, built: Built, message_id: String) -> NewFiling {
-    NewFiling {
-        row: item.row,
-        lease: item.lease_until.clone(),
-        id: uuid::Uuid::now_v7().to_string(),
-        task_id: item.task_id.clone(),
-        submission_id: item.submission.id.clone(),
-        agency: item.submission.agency.clone(),
-        act: item.submission.act.clone(),
-        state: FilingState::Ready,
-        outputs: vec![("court".to_owned(), built.court.code.clone())],
-        court: Some(built.court),
-        mapping_file: Some(built.mapping_file),
-        deposit_description: Some(built.deposit_description),
-        problem: None,
-        artefacts: built.artefacts,
-        envelope: Some(ATTO_ENC.to_owned()),
-        deposit_message_id: Some(message_id),
-        task_status: "in-progress".to_owned(),
-        business_status: "atto pronto per il deposito".to_owned(),
+/// How a build ended, with what only that ending has.
+enum Outcome {
+    /// Built: the filing is ready for its deposit.
+    Ready { built: Built, message_id: String },
+    /// Stopped: `failed` or `on-hold`, with the reason.
+    Stopped {
+        state: FilingState,
+        problem: FilingProblem,
+    },
+}
+
+impl Outcome {
+    fn state(&self) -> FilingState {
+        match self {
+            Self::Ready { .. } => FilingState::Ready,
+            Self::Stopped { state, .. } => *state,
+        }
     }
 }
 
-fn stopped(item: &WorkItem, state: FilingState, problem: FilingProblem) -> NewFiling {
+/// The filing to store for `item`'s build, whatever its outcome.
+fn new_filing(item: &WorkItem, outcome: Outcome) -> NewFiling {
+    let state = outcome.state();
     let (task_status, business_status) = match state {
+        FilingState::Ready => ("in-progress", "atto pronto per il deposito"),
         FilingState::OnHold => (
             "on-hold",
             "in attesa dell'ufficio di prossimità (scelta del tribunale competente)",
         ),
         _ => ("failed", "l'atto non può essere preparato"),
     };
-    NewFiling {
+    let mut filing = NewFiling {
         row: item.row,
         lease: item.lease_until.clone(),
         id: uuid::Uuid::now_v7().to_string(),
@@ -359,32 +369,118 @@ fn stopped(item: &WorkItem, state: FilingState, problem: FilingProblem) -> NewFi
         agency: item.submission.agency.clone(),
         act: item.submission.act.clone(),
         state,
+        outputs: Vec::new(),
         court: None,
-        mapping_file: problem.file.clone(),
+        mapping_file: None,
         deposit_description: None,
-        outputs: vec![
-            ("error".to_owned(), problem.code.clone()),
-            ("message".to_owned(), problem.message.clone()),
-            ("messaggio".to_owned(), problem.message_it.clone()),
-        ],
-        problem: Some(problem),
+        problem: None,
         artefacts: Vec::new(),
         envelope: None,
         deposit_message_id: None,
         task_status: task_status.to_owned(),
         business_status: business_status.to_owned(),
+    };
+    match outcome {
+        Outcome::Ready { built, message_id } => {
+            filing.outputs = vec![("court".to_owned(), built.court.code.clone())];
+            filing.court = Some(built.court);
+            filing.mapping_file = Some(built.mapping_file);
+            filing.deposit_description = Some(built.deposit_description);
+            filing.artefacts = built.artefacts;
+            filing.envelope = Some(ATTO_ENC.to_owned());
+            filing.deposit_message_id = Some(message_id);
+        }
+        Outcome::Stopped { problem, .. } => {
+            filing.mapping_file = problem.file.clone();
+            filing.outputs = vec![
+                ("error".to_owned(), problem.code.clone()),
+                ("message".to_owned(), problem.message.clone()),
+                ("messaggio".to_owned(), problem.message_it.clone()),
+            ];
+            filing.problem = Some(problem);
+        }
     }
+    filing
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn item() -> WorkItem {
+        WorkItem {
+            row: 7,
+            task_id: "task-1".to_owned(),
+            job: "build-filing".to_owned(),
+            attempts: 1,
+            court_override: None,
+            lease_until: "2026-01-01T00:05:00Z".to_owned(),
+            submission: crate::store::SubmissionRecord {
+                id: "sub-1".to_owned(),
+                agency: "asl3".to_owned(),
+                kind: "tso-proposal".to_owned(),
+                act: "TSO".to_owned(),
+                received_at: "2026-01-01T00:00:00Z".to_owned(),
+                parsed: b"{}".to_vec(),
+            },
+        }
+    }
+
     #[test]
-    fn backoff_doubles_and_is_capped() {
-        let base = Duration::from_secs(30);
-        assert_eq!(backoff(base, 1), base);
-        assert_eq!(backoff(base, 3), Duration::from_secs(120));
-        assert_eq!(backoff(base, 40), Duration::from_secs(86_400));
+    fn a_ready_filing_carries_court_envelope_and_message_id() {
+        let built = Built {
+            court: CourtRef {
+                code: "0580910099".to_owned(),
+                name: "Tribunale".to_owned(),
+                pec: "court@pec.test".to_owned(),
+            },
+            mapping_file: "tso.toml".to_owned(),
+            deposit_description: "Deposito".to_owned(),
+            artefacts: Vec::new(),
+        };
+        let f = new_filing(
+            &item(),
+            Outcome::Ready {
+                built,
+                message_id: "m@pec.test".to_owned(),
+            },
+        );
+        assert_eq!(f.state, FilingState::Ready);
+        assert_eq!((f.row, f.lease.as_str()), (7, "2026-01-01T00:05:00Z"));
+        assert_eq!(f.task_status, "in-progress");
+        assert_eq!(f.outputs, [("court".to_owned(), "0580910099".to_owned())]);
+        assert_eq!(f.envelope.as_deref(), Some(ATTO_ENC));
+        assert_eq!(f.deposit_message_id.as_deref(), Some("m@pec.test"));
+        assert!(f.problem.is_none());
+    }
+
+    #[test]
+    fn a_stopped_filing_carries_the_problem_and_no_envelope() {
+        let mut p = problem::problem("competence_unknown", "en".to_owned(), "it".to_owned());
+        p.file = Some("tso.toml".to_owned());
+        for (state, status) in [
+            (FilingState::OnHold, "on-hold"),
+            (FilingState::Failed, "failed"),
+        ] {
+            let f = new_filing(
+                &item(),
+                Outcome::Stopped {
+                    state,
+                    problem: p.clone(),
+                },
+            );
+            assert_eq!(f.state, state);
+            assert_eq!(f.task_status, status);
+            assert_eq!(f.mapping_file.as_deref(), Some("tso.toml"));
+            assert_eq!(
+                f.outputs[0],
+                ("error".to_owned(), "competence_unknown".to_owned())
+            );
+            assert_eq!(
+                f.problem.map(|p| p.code).as_deref(),
+                Some("competence_unknown")
+            );
+            assert!(f.envelope.is_none() && f.deposit_message_id.is_none() && f.court.is_none());
+        }
     }
 }

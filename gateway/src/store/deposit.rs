@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::deposit::state::{DepositState, Event};
+use crate::deposit::state::{DepositState, Event, FailureKind};
 
 /// A deposit claimed for one attempt.
 #[derive(Clone, Debug)]
@@ -93,6 +93,11 @@ pub struct InboundMessage {
     pub kind: String,
     /// The Message-ID of the deposit it refers to, if it names one.
     pub refers_to: Option<String>,
+    /// For a court message, the court's address it came from, lowercase:
+    /// the sender certified by the envelope's `daticert.xml`, else the
+    /// original message's From. An IDBUSTA is unique only per court, so a
+    /// message that cites only an IDBUSTA is matched within this court.
+    pub court_address: Option<String>,
     /// What it does to the deposit (`None`: quarantine).
     pub event: Option<Event>,
     /// Values worth keeping: `(name, value)` (`delivery-receipt`,
@@ -123,6 +128,8 @@ pub enum Ingested {
 pub struct DepositRecord {
     /// State.
     pub state: DepositState,
+    /// Why it failed (`failed` only).
+    pub failure: Option<FailureKind>,
     /// The Message-ID of every attempt.
     pub message_id: String,
     /// Attempts made.

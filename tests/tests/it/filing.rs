@@ -142,6 +142,24 @@ fn check_as_the_court(envelope: &[u8], schema: &str, dir: &Path) {
     assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF-"));
 }
 
+/// The answer is a download of `file` that a browser must not sniff.
+fn assert_downloaded_as(answer: &client::Answer, file: &str) {
+    let header = |name: &str| {
+        answer
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("x-content-type-options"), "nosniff", "{file}");
+    assert_eq!(
+        header("content-disposition"),
+        format!("attachment; filename=\"{file}\""),
+        "{file}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_act_type_becomes_a_filing_the_court_can_open_and_capitals_reach_their_tribunal() {
     let server = Server::start(Options::default());
@@ -212,6 +230,20 @@ async fn every_act_type_becomes_a_filing_the_court_can_open_and_capitals_reach_t
             filing["envelope_sha256"].as_str().unwrap(),
             "{name}"
         );
+        assert_downloaded_as(&envelope, "Atto.enc");
+        // Every artefact, the sender's attachments included, comes as a
+        // download the browser must not sniff.
+        for artefact in filing["artefacts"].as_array().unwrap() {
+            let artefact = artefact["name"].as_str().unwrap();
+            let got = get(
+                &server,
+                "upp-genova",
+                &format!("/filings/{filing_id}/artefacts/{artefact}"),
+            )
+            .await;
+            assert_eq!(got.status, 200, "{name}: {artefact}");
+            assert_downloaded_as(&got, artefact);
+        }
         let dir = work.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         check_as_the_court(&envelope.body, schema, &dir);
@@ -327,6 +359,14 @@ async fn a_comune_without_established_competence_waits_for_the_office_to_choose(
     )
     .await;
     assert_eq!(bundle.status, 200);
+    // Small files (here the envelope) are inline, not referenced.
+    let files = bundle.json()["files"].as_array().unwrap().clone();
+    assert!(
+        files.iter().any(|f| f["name"] == "Atto.enc"
+            && f["content"].is_string()
+            && f.get("href").is_none()),
+        "{files:?}"
+    );
     let text = String::from_utf8_lossy(&bundle.body);
     for operation in ["filing-on-hold", "court-chosen", "filing-built"] {
         assert!(

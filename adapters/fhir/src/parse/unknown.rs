@@ -310,6 +310,15 @@ impl Compare<'_, '_> {
         }
         Ok(())
     }
+
+    /// serde_json wrote `again` here (a variant): compared with the original
+    /// as two trees.
+    fn written(self, again: &Value) -> Result<(), serde_json::Error> {
+        if let Some(original) = self.original {
+            self.ctx.walk(original, again);
+        }
+        Ok(())
+    }
 }
 
 /// The model wrote an array: compared item by item.
@@ -334,8 +343,9 @@ struct Obj<'a, 'c> {
 /// What `serde_json::to_value` writes as an object with the variant's name
 /// as key, converted by serde_json and compared as two trees.
 struct Variant<'a, 'c, S> {
-    ctx: &'c mut Ctx<'a>,
-    original: Option<&'a Value>,
+    /// Where the variant is written.
+    at: Compare<'a, 'c>,
+    /// serde_json's serializer for the variant.
     inner: S,
 }
 
@@ -462,10 +472,7 @@ impl<'a, 'c> ser::Serializer for Compare<'a, 'c> {
         value: &T,
     ) -> Result<(), Self::Error> {
         let again = JsonSerializer.serialize_newtype_variant(name, index, variant, value)?;
-        if let Some(original) = self.original {
-            self.ctx.walk(original, &again);
-        }
-        Ok(())
+        self.written(&again)
     }
 
     fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a, 'c>, Self::Error> {
@@ -500,8 +507,7 @@ impl<'a, 'c> ser::Serializer for Compare<'a, 'c> {
     ) -> Result<Self::SerializeTupleVariant, Self::Error> {
         Ok(Variant {
             inner: JsonSerializer.serialize_tuple_variant(name, index, variant, len)?,
-            ctx: self.ctx,
-            original: self.original,
+            at: self,
         })
     }
 
@@ -527,8 +533,7 @@ impl<'a, 'c> ser::Serializer for Compare<'a, 'c> {
     ) -> Result<Self::SerializeStructVariant, Self::Error> {
         Ok(Variant {
             inner: JsonSerializer.serialize_struct_variant(name, index, variant, len)?,
-            ctx: self.ctx,
-            original: self.original,
+            at: self,
         })
     }
 }
@@ -549,44 +554,30 @@ impl Seq<'_, '_> {
     }
 }
 
-impl ser::SerializeSeq for Seq<'_, '_> {
-    type Ok = ();
-    type Error = serde_json::Error;
+/// The three array-like traits differ only in the name of the method that
+/// takes an item.
+macro_rules! impl_seq {
+    ($($trait:ident::$method:ident),+) => {$(
+        impl ser::$trait for Seq<'_, '_> {
+            type Ok = ();
+            type Error = serde_json::Error;
 
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Self::Error> {
-        self.item(value)
-    }
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Self::Error> {
+                self.item(value)
+            }
 
-    fn end(self) -> Result<(), Self::Error> {
-        Ok(())
-    }
+            fn end(self) -> Result<(), Self::Error> {
+                Ok(())
+            }
+        }
+    )+};
 }
 
-impl ser::SerializeTuple for Seq<'_, '_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Self::Error> {
-        self.item(value)
-    }
-
-    fn end(self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Seq<'_, '_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Self::Error> {
-        self.item(value)
-    }
-
-    fn end(self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
+impl_seq!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl<'a> Obj<'a, '_> {
     /// The original key and value for `key`, which the model writes.
@@ -688,11 +679,7 @@ where
     }
 
     fn end(self) -> Result<(), Self::Error> {
-        let again = self.inner.end()?;
-        if let Some(original) = self.original {
-            self.ctx.walk(original, &again);
-        }
-        Ok(())
+        self.at.written(&self.inner.end()?)
     }
 }
 
@@ -712,11 +699,7 @@ where
     }
 
     fn end(self) -> Result<(), Self::Error> {
-        let again = self.inner.end()?;
-        if let Some(original) = self.original {
-            self.ctx.walk(original, &again);
-        }
-        Ok(())
+        self.at.written(&self.inner.end()?)
     }
 }
 

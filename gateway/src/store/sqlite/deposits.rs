@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::writer::Appender;
 use super::{SqliteStore, classify};
-use crate::deposit::state::{self, DepositState};
+use crate::deposit::state::{self, DepositState, FailureKind, Position};
 use crate::evidence::{Entry, Recorded, format_time};
 use crate::store::{
     AttemptOutcome, DepositJob, DepositRecord, DepositStore, Direction, Error, ExchangeId,
@@ -20,7 +20,8 @@ impl DepositStore for SqliteStore {
             let n = conn
                 .execute(
                     "UPDATE deposit SET state = 'unknown', lease_until = NULL, \
-                     reconcile_until = ?1, last_error = 'interrupted' WHERE state = 'sending'",
+                     reconcile_until = ?1, last_error = 'interrupted', outcome_unknown = 1 \
+                     WHERE state = 'sending'",
                     [&reconcile_until],
                 )
                 .map_err(classify)?;
@@ -64,12 +65,17 @@ impl DepositStore for SqliteStore {
 
     async fn cancel_deposit(&self, filing_id: String, agency: String) -> Result<Recorded> {
         self.run_write(move |conn, appender| {
-            let state = current_state(conn, &filing_id)?.ok_or(Error::NotFound)?;
-            if !state.is_cancellable() {
+            let current = current_position(conn, &filing_id)?.ok_or(Error::NotFound)?;
+            if !current.state.is_cancellable() {
                 return Err(Error::Conflict);
             }
             let now = format_time(time::OffsetDateTime::now_utc());
-            set_state(conn, &filing_id, DepositState::Cancelled, &now)?;
+            set_state(
+                conn,
+                &filing_id,
+                Position::at(DepositState::Cancelled),
+                &now,
+            )?;
             update_task(conn, &filing_id, DepositState::Cancelled, &[], &now)?;
             appender.append(Entry {
                 agency: Some(agency.clone()),
@@ -123,13 +129,17 @@ pub(super) fn load(conn: &Connection, filing_id: &str) -> Result<Option<DepositR
     let found = conn
         .query_row(
             "SELECT state, message_id, attempts, next_attempt_at, last_error, sent_at, \
-             accepted_at, delivered_at, delivery_receipt, esito_code, case_number, updated_at \
-             FROM deposit WHERE filing_id = ?1",
+             accepted_at, delivered_at, delivery_receipt, esito_code, case_number, updated_at, \
+             failure FROM deposit WHERE filing_id = ?1",
             [filing_id],
             |r| {
                 let state: String = r.get(0)?;
                 Ok(DepositRecord {
                     state: DepositState::parse(&state).unwrap_or(DepositState::Failed),
+                    failure: r
+                        .get::<_, Option<String>>(12)?
+                        .as_deref()
+                        .and_then(FailureKind::parse),
                     message_id: r.get(1)?,
                     attempts: r.get(2)?,
                     next_attempt_at: r.get(3)?,
@@ -181,25 +191,38 @@ fn messages(
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
 }
 
-fn current_state(conn: &Connection, filing_id: &str) -> Result<Option<DepositState>> {
-    let state: Option<String> = conn
-        .query_row(
-            "SELECT state FROM deposit WHERE filing_id = ?1",
-            [filing_id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(classify)?;
-    Ok(state.and_then(|s| DepositState::parse(&s)))
+fn current_position(conn: &Connection, filing_id: &str) -> Result<Option<Position>> {
+    conn.query_row(
+        "SELECT state, failure FROM deposit WHERE filing_id = ?1",
+        [filing_id],
+        |r| Ok(position(&r.get::<_, String>(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(classify)
 }
 
-/// Moves the deposit to `state`. The attempt's lease (its token) is left
+/// A stored `(state, failure)` pair; an unknown state code reads as
+/// `queued`, as elsewhere in the receipt path.
+fn position(state: &str, failure: Option<String>) -> Position {
+    Position {
+        state: DepositState::parse(state).unwrap_or(DepositState::Queued),
+        failure: failure.as_deref().and_then(FailureKind::parse),
+    }
+}
+
+/// Moves the deposit to `to`, storing why when it fails (and clearing the
+/// reason when it leaves `failed`). The attempt's lease (its token) is left
 /// alone: a receipt may arrive while an attempt is in flight, and that
 /// attempt must still be able to record what it sent.
-fn set_state(conn: &Connection, filing_id: &str, state: DepositState, now: &str) -> Result<()> {
+fn set_state(conn: &Connection, filing_id: &str, to: Position, now: &str) -> Result<()> {
     conn.execute(
-        "UPDATE deposit SET state = ?2, updated_at = ?3 WHERE filing_id = ?1",
-        params![filing_id, state.as_str(), now],
+        "UPDATE deposit SET state = ?2, failure = ?3, updated_at = ?4 WHERE filing_id = ?1",
+        params![
+            filing_id,
+            to.state.as_str(),
+            to.failure.map(FailureKind::as_str),
+            now
+        ],
     )
     .map_err(classify)?;
     Ok(())
@@ -263,8 +286,8 @@ fn claim(
     // be stored): its outcome is unknown; it waits for the acceptance receipt
     // like a crash would.
     conn.execute(
-        "UPDATE deposit SET state = 'unknown', lease_until = NULL, last_error = 'lease_expired' \
-         WHERE state = 'sending' AND lease_until < ?1",
+        "UPDATE deposit SET state = 'unknown', lease_until = NULL, last_error = 'lease_expired', \
+         outcome_unknown = 1 WHERE state = 'sending' AND lease_until < ?1",
         [now],
     )
     .map_err(classify)?;
@@ -319,15 +342,15 @@ fn record_attempt(
     appender: &mut Appender<'_>,
     a: &NewAttempt,
 ) -> Result<Recorded> {
-    let held: Option<(Option<String>, String)> = conn
+    let held: Option<(Option<String>, String, bool)> = conn
         .query_row(
-            "SELECT lease_until, state FROM deposit WHERE filing_id = ?1",
+            "SELECT lease_until, state, outcome_unknown FROM deposit WHERE filing_id = ?1",
             [&a.filing_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()
         .map_err(classify)?;
-    let Some((lease, current)) = held else {
+    let Some((lease, current, outcome_unknown)) = held else {
         return Err(Error::NotFound);
     };
     if lease.as_deref() != Some(a.lease.as_str()) {
@@ -342,14 +365,14 @@ fn record_attempt(
     // deposit on: record the attempt (its exchange and bytes), keep the state.
     let moved_on = current != DepositState::Sending.as_str();
     let now = format_time(time::OffsetDateTime::now_utc());
-    let (state, outcome, reason) = match &a.outcome {
+    let (to, outcome, reason) = match &a.outcome {
         AttemptOutcome::Accepted { .. } => {
             conn.execute(
                 "UPDATE deposit SET sent_at = ?2, last_error = NULL WHERE filing_id = ?1",
                 params![a.filing_id, now],
             )
             .map_err(classify)?;
-            (DepositState::Sent, Outcome::Ok, None)
+            (Position::at(DepositState::Sent), Outcome::Ok, None)
         }
         AttemptOutcome::Transient { code, retry_at } => {
             match retry_at {
@@ -363,12 +386,12 @@ fn record_attempt(
                 ),
             }
             .map_err(classify)?;
-            let state = if retry_at.is_some() {
-                DepositState::Queued
+            let to = if retry_at.is_some() {
+                Position::at(DepositState::Queued)
             } else {
-                DepositState::Failed
+                Position::failed(FailureKind::Exhausted)
             };
-            (state, Outcome::Failed, Some(code.clone()))
+            (to, Outcome::Failed, Some(code.clone()))
         }
         AttemptOutcome::Permanent { code } => {
             conn.execute(
@@ -376,25 +399,34 @@ fn record_attempt(
                 params![a.filing_id, code],
             )
             .map_err(classify)?;
-            (DepositState::Failed, Outcome::Failed, Some(code.clone()))
+            (
+                Position::failed(permanent_failure(outcome_unknown)),
+                Outcome::Failed,
+                Some(code.clone()),
+            )
         }
         AttemptOutcome::Unknown {
             code,
             reconcile_until,
         } => {
             conn.execute(
-                "UPDATE deposit SET last_error = ?2, reconcile_until = ?3 WHERE filing_id = ?1",
+                "UPDATE deposit SET last_error = ?2, reconcile_until = ?3, outcome_unknown = 1 \
+                 WHERE filing_id = ?1",
                 params![a.filing_id, code, reconcile_until],
             )
             .map_err(classify)?;
-            (DepositState::Unknown, Outcome::Failed, Some(code.clone()))
+            (
+                Position::at(DepositState::Unknown),
+                Outcome::Failed,
+                Some(code.clone()),
+            )
         }
     };
     let state = if moved_on {
-        DepositState::parse(&current).unwrap_or(state)
+        DepositState::parse(&current).unwrap_or(to.state)
     } else {
-        set_state(conn, &a.filing_id, state, &now)?;
-        state
+        set_state(conn, &a.filing_id, to, &now)?;
+        to.state
     };
     let mut outputs = vec![("deposit-message-id".to_owned(), a.message_id.clone())];
     if let Some(code) = &reason {
@@ -432,6 +464,17 @@ fn record_attempt(
     })
 }
 
+/// Why a deposit fails on a permanent sending error: if an earlier
+/// attempt's outcome was unknown, that attempt may have reached the provider
+/// (a late receipt may still show it did); otherwise nothing ever did.
+fn permanent_failure(outcome_unknown: bool) -> FailureKind {
+    if outcome_unknown {
+        FailureKind::OutcomeUnknown
+    } else {
+        FailureKind::Permanent
+    }
+}
+
 /// Reasons are `&'static str` in exchanges: map the adapter's codes onto a
 /// fixed set.
 fn bounded_reason(code: &str) -> &'static str {
@@ -461,58 +504,26 @@ fn ingest(conn: &Connection, appender: &mut Appender<'_>, m: &InboundMessage) ->
         return Ok(Ingested::Duplicate);
     }
     let now = format_time(time::OffsetDateTime::now_utc());
-    let by = |column: &str, value: &str| {
-        conn.query_row(
-            &format!("SELECT filing_id, state FROM deposit WHERE {column} = ?1"),
-            [value],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-        )
-        .optional()
-        .map_err(classify)
-    };
-    // The deposit's Message-ID first; a court message may instead cite the
-    // provider's identificativo, learnt from the acceptance receipt.
-    let mut filing = match &m.refers_to {
-        Some(id) => by("message_id", id)?,
-        None => None,
-    };
-    // … or only the IDBUSTA the court gave in an earlier message.
-    for (name, column) in [("provider-ref", "provider_id"), ("id-busta", "id_busta")] {
-        if filing.is_none()
-            && let Some((_, value)) = m.values.iter().find(|(n, _)| n == name)
-        {
-            filing = by(column, value)?;
-        }
-    }
-    let (filing_id, result, reason) = match (&filing, &m.event, &m.problem) {
-        (Some((filing_id, current)), Some(event), None) => {
-            let current = DepositState::parse(current).unwrap_or(DepositState::Queued);
-            let next = state::next(current, event);
-            apply_values(conn, filing_id, m, next, &now)?;
-            (
-                Some(filing_id.clone()),
-                Ingested::Applied {
-                    filing_id: filing_id.clone(),
-                    state: next,
-                },
-                None,
-            )
-        }
-        (_, _, Some(problem)) => (None, Ingested::Quarantined, Some(problem.clone())),
-        (None, _, None) => (
-            None,
-            Ingested::Quarantined,
-            Some(if m.refers_to.is_some() {
-                "no_matching_deposit".to_owned()
-            } else {
-                "no_reference".to_owned()
-            }),
-        ),
-        (Some(_), None, None) => (
-            None,
-            Ingested::Quarantined,
-            Some("not_applicable".to_owned()),
-        ),
+    let (filing_id, result, reason) = match &m.problem {
+        Some(problem) => (None, Ingested::Quarantined, Some(problem.clone())),
+        None => match correlate(conn, m)? {
+            Correlated::Unmatched(reason) => (None, Ingested::Quarantined, Some(reason.to_owned())),
+            Correlated::Deposit { filing_id, current } => match &m.event {
+                None => (
+                    None,
+                    Ingested::Quarantined,
+                    Some("not_applicable".to_owned()),
+                ),
+                Some(event) => {
+                    let state = apply(conn, &filing_id, current, event, m, &now)?;
+                    let result = Ingested::Applied {
+                        filing_id: filing_id.clone(),
+                        state,
+                    };
+                    (Some(filing_id), result, None)
+                }
+            },
+        },
     };
     let state = if reason.is_some() {
         "quarantined"
@@ -570,12 +581,127 @@ fn ingest(conn: &Connection, appender: &mut Appender<'_>, m: &InboundMessage) ->
     Ok(result)
 }
 
+/// What an inbound message was matched to.
+enum Correlated {
+    /// The deposit of `filing_id`, now at `current`.
+    Deposit {
+        /// The filing.
+        filing_id: String,
+        /// Its deposit's state and failure reason.
+        current: Position,
+    },
+    /// No deposit: the bounded reason, for the quarantine.
+    Unmatched(&'static str),
+}
+
+/// The deposit `m` is about: by the Message-ID it refers to, else by the
+/// provider's identificativo it cites (learnt from the deposit's RdA), else
+/// by the IDBUSTA it cites, within the court it came from (an IDBUSTA is
+/// unique only per court). A message citing an IDBUSTA from an unknown
+/// court is not matched by the IDBUSTA.
+fn correlate(conn: &Connection, m: &InboundMessage) -> Result<Correlated> {
+    let value = |name: &str| {
+        m.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(id) = &m.refers_to
+        && let Some(found) = find_deposit(conn, "message_id = ?1", params![id])?
+    {
+        return Ok(found);
+    }
+    if let Some(provider_id) = value("provider-ref")
+        && let Some(found) = find_deposit(conn, "provider_id = ?1", params![provider_id])?
+    {
+        return Ok(found);
+    }
+    match (value("id-busta"), &m.court_address) {
+        (Some(id_busta), Some(court)) => {
+            if let Some(found) = find_deposit(
+                conn,
+                "id_busta_court = ?1 AND id_busta = ?2",
+                params![court, id_busta],
+            )? {
+                return Ok(found);
+            }
+        }
+        (Some(_), None) => return Ok(Correlated::Unmatched("id_busta_without_court")),
+        (None, _) => {}
+    }
+    Ok(Correlated::Unmatched(if m.refers_to.is_some() {
+        "no_matching_deposit"
+    } else {
+        "no_reference"
+    }))
+}
+
+/// The deposit matching `filter` (over `deposit`'s columns), if any.
+fn find_deposit(
+    conn: &Connection,
+    filter: &str,
+    args: impl rusqlite::Params,
+) -> Result<Option<Correlated>> {
+    conn.query_row(
+        &format!("SELECT filing_id, state, failure FROM deposit WHERE {filter}"),
+        args,
+        |r| {
+            Ok(Correlated::Deposit {
+                filing_id: r.get(0)?,
+                current: position(&r.get::<_, String>(1)?, r.get(2)?),
+            })
+        },
+    )
+    .optional()
+    .map_err(classify)
+}
+
+/// Applies `event` (from `m`) to the deposit at `current`; the new state,
+/// when it changed. A message about a deposit refused for good is recorded
+/// without effect: neither the deposit's state nor its values change.
+fn apply(
+    conn: &Connection,
+    filing_id: &str,
+    current: Position,
+    event: &state::Event,
+    m: &InboundMessage,
+    now: &str,
+) -> Result<Option<DepositState>> {
+    if current.is_refused_for_good() {
+        tracing::info!(
+            filing = %filing_id,
+            kind = %m.kind,
+            failure = current.failure.map_or("unknown", FailureKind::as_str),
+            "Receipts: a message about a deposit refused for good changes nothing."
+        );
+        return Ok(None);
+    }
+    let mut next = state::next(current, event);
+    // A refusal of a resend does not show that the earlier attempt, whose
+    // outcome was unknown, never arrived: its receipts may still come.
+    if let Some(position) = next.as_mut()
+        && position.failure == Some(FailureKind::NotAccepted)
+        && outcome_was_unknown(conn, filing_id)?
+    {
+        position.failure = Some(FailureKind::OutcomeUnknown);
+    }
+    apply_values(conn, filing_id, m, next, now)?;
+    Ok(next.map(|p| p.state))
+}
+
+/// Whether an attempt of this deposit ever ended with an unknown outcome.
+fn outcome_was_unknown(conn: &Connection, filing_id: &str) -> Result<bool> {
+    conn.prepare_cached("SELECT outcome_unknown FROM deposit WHERE filing_id = ?1")
+        .and_then(|mut s| s.query_row(params![filing_id], |r| r.get::<_, bool>(0)))
+        .map_err(classify)
+}
+
 /// Applies a message's values and state change to the deposit and Task.
 fn apply_values(
     conn: &Connection,
     filing_id: &str,
     m: &InboundMessage,
-    next: Option<DepositState>,
+    next: Option<Position>,
     now: &str,
 ) -> Result<()> {
     let value = |name: &str| {
@@ -624,8 +750,12 @@ fn apply_values(
         outputs.push(("esito".to_owned(), code));
     }
     if let Some(id_busta) = value("id-busta") {
+        // The IDBUSTA is the court's: kept with the court (the deposit's
+        // address, as sent) so that later messages match it within it.
         conn.execute(
-            "UPDATE deposit SET id_busta = COALESCE(id_busta, ?2) WHERE filing_id = ?1",
+            "UPDATE deposit SET id_busta = ?2, id_busta_court = \
+             (SELECT lower(trim(court_pec)) FROM filing WHERE id = ?1) \
+             WHERE filing_id = ?1 AND id_busta IS NULL",
             params![filing_id, id_busta],
         )
         .map_err(classify)?;
@@ -639,15 +769,19 @@ fn apply_values(
         outputs.push(("case-number".to_owned(), case));
     }
     match next {
-        Some(state) => {
-            set_state(conn, filing_id, state, now)?;
-            update_task(conn, filing_id, state, &outputs, now)?;
+        Some(to) => {
+            set_state(conn, filing_id, to, now)?;
+            update_task(conn, filing_id, to.state, &outputs, now)?;
         }
         None if !outputs.is_empty() => {
-            let current = current_state(conn, filing_id)?.unwrap_or(DepositState::Queued);
+            let current =
+                current_position(conn, filing_id)?.map_or(DepositState::Queued, |p| p.state);
             update_task(conn, filing_id, current, &outputs, now)?;
         }
         None => {}
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,16 @@ use crate::store::{
     FilingStore, NewFiling, Result, SubmissionRecord, WorkItem,
 };
 
+/// The ready row available longest among those due.
+const CLAIM_DUE: &str = "SELECT available_at, id, task_id, job, attempts, court_override \
+     FROM work_queue WHERE state = 'ready' AND available_at <= ?1 \
+     ORDER BY available_at, id LIMIT 1";
+
+/// The running row available longest among those whose lease has expired.
+const CLAIM_EXPIRED: &str = "SELECT available_at, id, task_id, job, attempts, court_override \
+     FROM work_queue WHERE state = 'running' AND lease_until < ?1 \
+     ORDER BY available_at, id LIMIT 1";
+
 const SELECT_FILING: &str = "SELECT id, task_id, submission_id, agency, act, status, court, \
      court_name, court_pec, mapping_file, deposit_description, problem, envelope_sha256, \
      envelope_size, created_at, updated_at FROM filing";
@@ -183,20 +193,43 @@ impl FilingStore for SqliteStore {
     }
 }
 
-/// Claims the oldest ready row and loads its submission.
+/// A queue row a claim may take: `(available_at, id, task_id, job,
+/// attempts, court_override)`.
+type Candidate = (String, i64, String, String, u32, Option<String>);
+
+/// Claims the row available longest (ready and due, or running with its
+/// lease expired) and loads its submission.
 fn claim(conn: &Connection, now: &str, lease_until: &str) -> Result<Option<WorkItem>> {
-    let row: Option<(i64, String, String, u32, Option<String>)> = conn
-        .query_row(
-            "SELECT id, task_id, job, attempts, court_override FROM work_queue \
-             WHERE (state = 'ready' AND available_at <= ?1) \
-                OR (state = 'running' AND lease_until < ?1) \
-             ORDER BY available_at, id LIMIT 1",
-            [now],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()
-        .map_err(classify)?;
-    let Some((row, task_id, job, attempts, court_override)) = row else {
+    // Two queries, each an index range of `work_queue_ready (state,
+    // available_at)` read in order with LIMIT 1, then the earlier of the two:
+    // one OR query made SQLite collect and sort every due row on each claim
+    // (`USE TEMP B-TREE FOR ORDER BY`). Running rows are few
+    // (one per worker, plus any whose worker died), so filtering them on
+    // `lease_until` costs nothing.
+    let pick = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| {
+                stmt.query_row([now], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(classify)
+    };
+    let due: Option<Candidate> = pick(CLAIM_DUE)?;
+    let expired: Option<Candidate> = pick(CLAIM_EXPIRED)?;
+    let first = match (due, expired) {
+        (Some(a), Some(b)) => Some(if (&b.0, b.1) < (&a.0, a.1) { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    let Some((_, row, task_id, job, attempts, court_override)) = first else {
         return Ok(None);
     };
     conn.execute(
@@ -428,4 +461,110 @@ fn filing_from_row(row: &Row<'_>) -> rusqlite::Result<FilingRecord> {
         artefacts: Vec::new(),
         deposit: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A migrated database with `rows` queue rows `(state, available_at,
+    /// lease_until)`, each for its own Task and submission.
+    fn queue(rows: &[(&str, &str, Option<&str>)]) -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("t.db")).unwrap();
+        super::super::migrations::apply(&mut conn).unwrap();
+        for (i, (state, available_at, lease)) in rows.iter().enumerate() {
+            let n = i + 1;
+            conn.execute(
+                "INSERT INTO exchange (id, at, direction, method, route, body_size, outcome) \
+                 VALUES (?1, 't', 'inbound', 'POST', '/fhir/Bundle', 0, 'ok')",
+                [vec![u8::try_from(n).unwrap(); 16]],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO submission (id, exchange_id, agency, received_at, kind, act, \
+                 request_sha256, content_type, parsed) \
+                 VALUES (?1, ?2, 'asl3', 't', 'tso-proposal', 'tso-convalida', x'00', \
+                 'application/fhir+json', x'7b7d')",
+                params![format!("s{n}"), vec![u8::try_from(n).unwrap(); 16]],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO task (id, submission_id, agency, status, authored_on, last_modified) \
+                 VALUES (?1, ?2, 'asl3', 'received', 't', 't')",
+                params![format!("t{n}"), format!("s{n}")],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO work_queue (id, task_id, job, state, available_at, lease_until) \
+                 VALUES (?1, ?2, 'build-filing', ?3, ?4, ?5)",
+                params![n, format!("t{n}"), state, available_at, lease],
+            )
+            .unwrap();
+        }
+        (dir, conn)
+    }
+
+    const NOW: &str = "2026-01-01T00:10:00Z";
+    const LEASE: &str = "2026-01-01T00:15:00Z";
+
+    fn claimed(conn: &Connection) -> Option<(i64, u32, String)> {
+        claim(conn, NOW, LEASE)
+            .unwrap()
+            .map(|w| (w.row, w.attempts, w.task_id))
+    }
+
+    #[test]
+    fn claims_the_row_available_longest_whether_due_or_lease_expired() {
+        let (_dir, conn) = queue(&[
+            ("ready", "2026-01-01T00:03:00Z", None),
+            (
+                "running",
+                "2026-01-01T00:02:00Z",
+                Some("2026-01-01T00:09:00Z"),
+            ),
+            (
+                "running",
+                "2026-01-01T00:01:00Z",
+                Some("2026-01-01T00:11:00Z"),
+            ),
+            ("ready", "2026-01-01T00:11:00Z", None),
+            ("done", "2026-01-01T00:00:00Z", None),
+            ("ready", "2026-01-01T00:03:00Z", None),
+        ]);
+        // Row 2's lease expired and it was available before row 1; row 3 is
+        // still leased, row 4 not yet due, row 5 done; rows 1 and 6 tie on
+        // time and go by id.
+        assert_eq!(claimed(&conn), Some((2, 1, "t2".to_owned())));
+        assert_eq!(claimed(&conn), Some((1, 1, "t1".to_owned())));
+        assert_eq!(claimed(&conn), Some((6, 1, "t6".to_owned())));
+        assert_eq!(claimed(&conn), None);
+        let (state, lease): (String, String) = conn
+            .query_row(
+                "SELECT state, lease_until FROM work_queue WHERE id = 2",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((state.as_str(), lease.as_str()), ("running", LEASE));
+    }
+
+    #[test]
+    fn each_claim_query_reads_an_index_in_order() {
+        let (_dir, conn) = queue(&[]);
+        for sql in [CLAIM_DUE, CLAIM_EXPIRED] {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan = stmt
+                .query_map([NOW], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .unwrap()
+                .join("\n");
+            assert!(
+                plan.contains("USING INDEX work_queue_ready"),
+                "{sql}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}: {plan}");
+        }
+    }
 }

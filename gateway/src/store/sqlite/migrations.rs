@@ -35,6 +35,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_deposit.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_deposit_failure_and_busta.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.
@@ -128,6 +132,60 @@ mod tests {
             .unwrap();
         assert_eq!(exchanges, 1);
         assert_eq!(stamp, None);
+    }
+
+    #[test]
+    fn deposit_failure_reasons_and_busta_courts_are_filled_in_on_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("t.db")).unwrap();
+        apply_up_to(&mut conn, 0, 6).unwrap();
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        conn.execute_batch(
+            "INSERT INTO filing (id, task_id, submission_id, agency, act, status, court_pec, \
+               created_at, updated_at) VALUES \
+               ('f1', 't1', 's1', 'a', 'x', 'ready', 'Tribunale.A@pec.test', 't', 't'), \
+               ('f2', 't2', 's2', 'a', 'x', 'ready', 'tribunale.b@pec.test', 't', 't'); \
+             INSERT INTO deposit (filing_id, message_id, state, next_attempt_at, updated_at, \
+               id_busta) VALUES \
+               ('f1', 'm1', 'failed', 't', 't', NULL), \
+               ('f2', 'm2', 'failed', 't', 't', '123'); \
+             INSERT INTO inbound_message (mailbox, uid_validity, uid, sha256, received_at, \
+               kind, filing_id, state, raw) \
+               VALUES ('INBOX', 1, 1, x'01', 't', 'non-accettazione', 'f1', 'applied', x'00');",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let row = |id: &str| -> (Option<String>, Option<String>) {
+            conn.query_row(
+                "SELECT failure, id_busta_court FROM deposit WHERE filing_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        assert_eq!(row("f1"), (Some("not-accepted".to_owned()), None));
+        assert_eq!(
+            row("f2"),
+            (
+                Some("exhausted".to_owned()),
+                Some("tribunale.b@pec.test".to_owned())
+            )
+        );
+        // The IDBUSTA lookup (deposits.rs) is an index search.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT filing_id, state, failure FROM deposit \
+                 WHERE id_busta_court = ?1 AND id_busta = ?2",
+                ["c", "b"],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("USING INDEX deposit_busta"), "{plan}");
+    }
+
+    #[test]
+    fn versions_increase() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]
