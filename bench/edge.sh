@@ -40,6 +40,10 @@ listen = "127.0.0.1:$admin_port"
 url = "sqlite:$work/data/ponte.db"
 [dev_pki]
 auto_create = false
+# The filing pipeline is off: the benchmark measures the edge alone (in production
+# the pipeline also needs an [office], which the benchmark has no use for).
+[pct]
+enabled = false
 $(sed -n '/^\[\[agencies\]\]/,$p' config/ponte.toml)
 TOML
 

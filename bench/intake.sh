@@ -73,6 +73,10 @@ listen = "127.0.0.1:$admin_port"
 url = "sqlite:$db"
 [dev_pki]
 auto_create = false
+# The filing pipeline is off: the benchmark measures acceptance alone (in production
+# the pipeline also needs an [office], which the benchmark has no use for).
+[pct]
+enabled = false
 [evidence]
 origin = "ponte.localhost/evidence"
 key = "$pki/log-key.pem"
