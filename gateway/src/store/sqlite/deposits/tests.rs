@@ -191,6 +191,16 @@ fn accettazione(filing: &str) -> Message<'_> {
     }
 }
 
+fn non_accettazione(filing: &str) -> Message<'_> {
+    Message {
+        kind: "non-accettazione",
+        refers_to: Some(filing),
+        court: None,
+        event: Event::NotAccepted,
+        values: &[],
+    }
+}
+
 #[tokio::test]
 async fn an_id_busta_moves_only_the_deposit_at_the_court_that_sent_it() {
     let mut f = Fixture::new();
@@ -253,14 +263,7 @@ async fn an_id_busta_from_an_unknown_or_other_court_is_quarantined() {
 async fn a_deposit_the_provider_refused_is_not_revived_by_a_late_receipt() {
     let mut f = Fixture::new();
     let a = f.deposit("filing-a", COURT_A, "sent");
-    let refused = Message {
-        kind: "non-accettazione",
-        refers_to: Some(&a),
-        court: None,
-        event: Event::NotAccepted,
-        values: &[],
-    };
-    f.ingest(refused).await;
+    f.ingest(non_accettazione(&a)).await;
     assert_eq!(
         f.state(&a).await,
         (DepositState::Failed, Some(FailureKind::NotAccepted))
@@ -357,14 +360,7 @@ async fn a_refused_resend_after_an_unknown_outcome_may_still_be_revived() {
             [&a],
         )
         .unwrap();
-    let refused = Message {
-        kind: "non-accettazione",
-        refers_to: Some(&a),
-        court: None,
-        event: Event::NotAccepted,
-        values: &[],
-    };
-    f.ingest(refused).await;
+    f.ingest(non_accettazione(&a)).await;
     assert_eq!(
         f.state(&a).await,
         (DepositState::Failed, Some(FailureKind::OutcomeUnknown))
