@@ -10,12 +10,17 @@ mod it {
     mod cli;
     mod curl;
     mod deposit;
+    mod deposit_crash;
     mod edge;
     mod evidence;
     mod fhir;
     mod filing;
     mod flow;
     mod layering;
+    mod map;
     mod observability;
+    mod pec;
     mod pec_sim;
+    mod registry;
+    mod smtp_stall;
 }

@@ -417,6 +417,30 @@ mod tests {
     }
 
     #[test]
+    fn shipped_rules_open_a_filings_messages_to_whom_its_evidence_is_open() {
+        use crate::config::AccessRule;
+        use crate::identity::Role;
+        let dir = tempfile::tempdir().unwrap();
+        let (embedded, _) = load(&dir.path().join("absent.toml"), []).unwrap();
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/ponte.example.toml");
+        let (example, _) = load(Path::new(example), []).unwrap();
+        let get = http::Method::GET;
+        for rules in [&embedded.access, &example.access] {
+            let evidence = AccessRule::allowed_roles(rules, &get, "/filings/f-1/evidence");
+            assert_eq!(evidence, Some(&[Role::Office, Role::Auditor][..]));
+            for name in ["deposit-7.eml", "received-3-accettazione.eml"] {
+                let path = format!("/filings/f-1/messages/{name}");
+                assert_eq!(AccessRule::allowed_roles(rules, &get, &path), evidence);
+            }
+            // The rest of /filings stays the office's.
+            assert_eq!(
+                AccessRule::allowed_roles(rules, &get, "/filings/f-1/envelope"),
+                Some(&[Role::Office][..])
+            );
+        }
+    }
+
+    #[test]
     fn environment_overrides_nested_keys() {
         let config = load_str(
             EMBEDDED_DEFAULT,

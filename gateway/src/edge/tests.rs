@@ -19,6 +19,8 @@ struct Fixture {
     db: std::path::PathBuf,
     state: AppState<SqliteStore>,
     asl: ConnInfo,
+    office: ConnInfo,
+    auditor: ConnInfo,
     stranger: ConnInfo,
 }
 
@@ -51,6 +53,12 @@ fn fixture(tweak: impl FnOnce(&mut Config)) -> Fixture {
     let asl = ca
         .issue(&ponte_certs::LeafSpec::client("asl3-genovese", "ASL"))
         .unwrap();
+    let office = ca
+        .issue(&ponte_certs::LeafSpec::client("upp-genova", "UPP"))
+        .unwrap();
+    let auditor = ca
+        .issue(&ponte_certs::LeafSpec::client("audit-liguria", "Audit"))
+        .unwrap();
     let stranger = ca
         .issue(&ponte_certs::LeafSpec::client("nobody", "Nobody"))
         .unwrap();
@@ -71,6 +79,8 @@ fn fixture(tweak: impl FnOnce(&mut Config)) -> Fixture {
             pipeline_wake: Default::default(),
         }),
         asl: conn_for(&directory, &asl.cert_pem),
+        office: conn_for(&directory, &office.cert_pem),
+        auditor: conn_for(&directory, &auditor.cert_pem),
         stranger: conn_for(&directory, &stranger.cert_pem),
         _dir: dir,
     }
@@ -331,4 +341,59 @@ roles = ["health-authority"]"#,
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(!refused.headers().contains_key(exchange::RECEIPT_HEADER));
+}
+
+#[tokio::test]
+async fn a_filings_pec_messages_download_for_office_and_auditor_only() {
+    let f = fixture(|_| {});
+    let sent = b"Subject: DEPOSITO\r\n\r\nsent";
+    let received = b"Subject: ACCETTAZIONE\r\n\r\nreceived";
+    let deposited =
+        crate::store::tests::deposited_filing(&f.state.store, &f.db, "f-1", sent, received).await;
+    let sent_path = format!("/filings/f-1/messages/deposit-{}.eml", deposited.sent_entry);
+    let received_name = format!(
+        "received-{}-{}.eml",
+        deposited.received.id, deposited.received.kind
+    );
+    let received_path = format!("/filings/f-1/messages/{received_name}");
+    let get = |path: &str, conn: &ConnInfo| {
+        app(f.state.clone()).oneshot(request("GET", path, conn, Body::empty()))
+    };
+    for conn in [&f.office, &f.auditor] {
+        for (path, body) in [(&sent_path, &sent[..]), (&received_path, &received[..])] {
+            let response = get(path, conn).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let headers = response.headers();
+            assert_eq!(headers["content-type"], "message/rfc822");
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+            let name = path.rsplit('/').next().unwrap();
+            assert_eq!(
+                headers["content-disposition"],
+                format!("attachment; filename=\"{name}\"").as_str()
+            );
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            assert_eq!(&bytes[..], body);
+        }
+    }
+    // The sender may not read them.
+    let response = get(&sent_path, &f.asl).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Unknown filing, unknown or malformed names: 404 problems.
+    for path in [
+        format!("/filings/f-2/messages/deposit-{}.eml", deposited.sent_entry),
+        format!("/filings/f-2/messages/{received_name}"),
+        "/filings/f-1/messages/deposit-999999.eml".to_owned(),
+        "/filings/f-1/messages/received-1-avvenuta-consegna.eml".to_owned(),
+        "/filings/f-1/messages/Atto.enc".to_owned(),
+    ] {
+        let response = get(&path, &f.office).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert_eq!(json(response).await["code"], "not_found", "{path}");
+    }
 }

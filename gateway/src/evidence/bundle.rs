@@ -38,14 +38,18 @@ pub async fn prove<S: crate::store::EvidenceStore>(
     })
 }
 
-/// Format tag of version 1.
-pub const FORMAT: &str = "ponte-evidence-bundle/1";
+/// Format tag of the bundles written now (version 2: a file may be given
+/// by digest, size and link instead of its content).
+pub const FORMAT: &str = "ponte-evidence-bundle/2";
+
+/// Format tag of version 1, still read: every file carries its content.
+pub const FORMAT_V1: &str = "ponte-evidence-bundle/1";
 
 /// A bundle.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
-    /// Always [`FORMAT`].
+    /// [`FORMAT`], or [`FORMAT_V1`] in a bundle written before version 2.
     pub format: String,
     /// The log's verifier key (`name+keyid+base64`).
     pub vkey: String,
@@ -64,7 +68,7 @@ pub struct Bundle {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BundleFile {
-    /// What it is (`Atto.enc`, `deposit.eml`, `receipt-3-avvenuta-consegna.eml`).
+    /// What it is (`Atto.enc`, `deposit-12.eml`, `received-3-avvenuta-consegna.eml`).
     pub name: String,
     /// SHA-256 of the content, hex.
     pub sha256: String,
@@ -109,7 +113,18 @@ impl Bundle {
     /// that key; without, by the key the bundle names (which only proves
     /// internal consistency: pin the key to prove origin).
     pub fn check(&self, trusted: Option<&Verifier>) -> Result<Checked, String> {
-        if self.format != FORMAT {
+        if self.format == FORMAT_V1 {
+            if let Some(file) = self
+                .files
+                .iter()
+                .find(|f| f.content.is_none() || f.size.is_some() || f.href.is_some())
+            {
+                return Err(format!(
+                    "file {}: a version 1 bundle carries every file's content and nothing else",
+                    file.name
+                ));
+            }
+        } else if self.format != FORMAT {
             return Err(format!("unknown bundle format {:?}", self.format));
         }
         let own = Verifier::from_vkey(&self.vkey).map_err(|e| e.to_string())?;
@@ -189,5 +204,56 @@ impl Bundle {
             entries,
             verifier,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(format: &str, file: BundleFile) -> Bundle {
+        Bundle {
+            format: format.to_owned(),
+            vkey: "not-a-key".to_owned(),
+            checkpoint: String::new(),
+            entries: Vec::new(),
+            files: vec![file],
+        }
+    }
+
+    fn inline() -> BundleFile {
+        BundleFile {
+            name: "Atto.enc".to_owned(),
+            sha256: "00".repeat(32),
+            content: Some(String::new()),
+            size: None,
+            href: None,
+        }
+    }
+
+    #[test]
+    fn a_version_1_bundle_must_carry_every_file() {
+        // Past the format check, the made-up key is what fails.
+        let err = bundle(FORMAT_V1, inline()).check(None).unwrap_err();
+        assert!(
+            !err.contains("format") && !err.contains("version 1"),
+            "{err}"
+        );
+        let by_reference = BundleFile {
+            content: None,
+            size: Some(10),
+            href: Some("/filings/f/artefacts/Atto.enc".to_owned()),
+            ..inline()
+        };
+        let err = bundle(FORMAT_V1, by_reference.clone())
+            .check(None)
+            .unwrap_err();
+        assert!(err.contains("version 1"), "{err}");
+        let err = bundle(FORMAT, by_reference).check(None).unwrap_err();
+        assert!(!err.contains("version 1"), "{err}");
+        let err = bundle("ponte-evidence-bundle/3", inline())
+            .check(None)
+            .unwrap_err();
+        assert!(err.contains("unknown bundle format"), "{err}");
     }
 }

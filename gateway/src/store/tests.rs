@@ -256,3 +256,110 @@ async fn deposit_queries_run_on_a_fresh_store() {
     let r = store.claim_work("a".into(), "b".into()).await;
     assert!(r.is_ok(), "{:?}", r.map_err(|e| format!("{e:?}")));
 }
+
+/// A filing whose deposit was sent and answered, as
+/// [`deposited_filing`] leaves it.
+pub(crate) struct Deposited {
+    /// The evidence entry of the attempt that sent the deposit message.
+    pub sent_entry: u64,
+    /// The message read back about the deposit.
+    pub received: MessageInfo,
+}
+
+/// Seeds filing `id` ready to deposit (with SQL on `db`, the file of
+/// `store`; foreign keys off, so without its submission), then has `store`
+/// send it with `sent` as the message and read back `received`, the
+/// provider's acceptance: the deposit's PEC messages as the store keeps
+/// them. Other deposits of the store must not be due.
+pub(crate) async fn deposited_filing(
+    store: &SqliteStore,
+    db: &std::path::Path,
+    id: &str,
+    sent: &[u8],
+    received: &[u8],
+) -> Deposited {
+    use rusqlite::params;
+    const T0: &str = "2026-01-01T00:00:00Z";
+    let message_id = format!("{id}@office.ponte.test");
+    let seed = rusqlite::Connection::open(db).unwrap();
+    seed.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    seed.pragma_update(None, "foreign_keys", "OFF").unwrap();
+    seed.execute_batch("BEGIN").unwrap();
+    seed.execute(
+        "INSERT INTO task (id, submission_id, agency, status, authored_on, last_modified) \
+         VALUES (?1, ?2, 'asl3-genovese', 'in-progress', ?3, ?3)",
+        params![format!("task-{id}"), format!("sub-{id}"), T0],
+    )
+    .unwrap();
+    seed.execute(
+        "INSERT INTO filing (id, task_id, submission_id, agency, act, status, court, \
+         court_pec, created_at, updated_at) VALUES (?1, ?2, ?3, 'asl3-genovese', \
+         'ads-report', 'ready', '0100000000', 'tribunale@pec.ponte.test', ?4, ?4)",
+        params![id, format!("task-{id}"), format!("sub-{id}"), T0],
+    )
+    .unwrap();
+    seed.execute(
+        "INSERT INTO filing_artefact (filing_id, name, content_type, sha256, size, body) \
+         VALUES (?1, 'Atto.enc', 'application/pkcs7-mime', x'00', 1, x'00')",
+        [id],
+    )
+    .unwrap();
+    seed.execute(
+        "INSERT INTO deposit (filing_id, message_id, state, next_attempt_at, updated_at) \
+         VALUES (?1, ?2, 'queued', ?3, ?3)",
+        params![id, message_id, T0],
+    )
+    .unwrap();
+    let uid: u32 = seed
+        .query_row("SELECT count(*) + 1 FROM inbound_message", [], |r| r.get(0))
+        .unwrap();
+    seed.execute_batch("COMMIT").unwrap();
+    let job = store
+        .claim_deposit(T0.into(), "2026-01-01T00:15:00Z".into(), T0.into())
+        .await
+        .unwrap()
+        .expect("the seeded deposit is due");
+    assert_eq!(job.filing_id, id);
+    let recorded = store
+        .record_attempt(NewAttempt {
+            filing_id: job.filing_id,
+            lease: job.lease,
+            outcome: AttemptOutcome::Accepted {
+                reply: "250 ok".into(),
+            },
+            message: sent.to_vec(),
+            court: job.court,
+            message_id: job.message_id,
+        })
+        .await
+        .unwrap();
+    let ingested = store
+        .ingest_message(InboundMessage {
+            mailbox: "INBOX".into(),
+            uid_validity: 1,
+            uid,
+            raw: received.to_vec(),
+            kind: "accettazione".into(),
+            refers_to: Some(message_id),
+            court_address: None,
+            event: Some(crate::deposit::state::Event::Accepted),
+            values: Vec::new(),
+            problem: None,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(ingested, Ingested::Applied { .. }), "{ingested:?}");
+    let received = store
+        .deposit(id.to_owned())
+        .await
+        .unwrap()
+        .expect("the seeded deposit")
+        .messages
+        .pop()
+        .expect("the acceptance was tied to the deposit");
+    Deposited {
+        sent_entry: recorded.index,
+        received,
+    }
+}

@@ -5,52 +5,21 @@
 //! development CA and carries signing-certificate-v2, `xmllint --schema`
 //! validates DatiAtto.xml and `xmllint --dtdvalid` IndiceBusta.xml. Each
 //! Liguria capital reaches its own tribunal; a comune without established
-//! competence waits for the office to choose.
+//! competence waits for the office to choose. A crash mid-build leaves no
+//! half-built filing; development writes deposits as `.eml` files.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
 use super::client::{self, Identity};
-use super::flow::{get, submit};
-use super::harness::{Options, Server, dev_pki, ponte_bin, shared_dir, workspace_root};
-
-/// Polls the sender's Task until its status is `want` (any other final
-/// status fails the test, showing the Task).
-async fn task_reaches(server: &Server, task: &str, want: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let answer = get(server, "asl3-genovese", &format!("/fhir/Task/{task}")).await;
-        assert_eq!(answer.status, 200);
-        let value = answer.json();
-        let status = value["status"].as_str().unwrap_or_default().to_owned();
-        if status == want {
-            return value;
-        }
-        assert!(
-            status == "received" || status == "accepted",
-            "Task {task} is {status}, expected {want}: {value}"
-        );
-        assert!(Instant::now() < deadline, "Task {task} still {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use super::flow::{get, status_is, submit, task_until};
+use super::harness::{Options, Server, dev_pki, ponte_bin, run, shared_dir};
 
 /// The Task output of this type; the test fails without it.
 fn output(task: &serde_json::Value, kind: &str) -> String {
     super::flow::output(task, kind).unwrap_or_else(|| panic!("no {kind} output: {task}"))
-}
-
-fn run(command: &mut Command) -> Vec<u8> {
-    let out = command.output().expect("tool runs");
-    assert!(
-        out.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// Splits Atto.msg into its parts with Python's `email` package (not our
@@ -209,7 +178,7 @@ async fn every_act_type_becomes_a_filing_the_court_can_open_and_capitals_reach_t
     let work = tempfile::tempdir().unwrap();
     let mut acts = std::collections::BTreeSet::new();
     for ((name, court, schema), task) in cases.iter().zip(&tasks) {
-        let task = task_reaches(&server, task, "in-progress").await;
+        let task = task_until(&server, task, 60, status_is("in-progress")).await;
         assert_eq!(output(&task, "court"), *court, "{name}");
         let filing_id = output(&task, "filing");
         let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}")).await;
@@ -283,7 +252,7 @@ async fn every_act_type_becomes_a_filing_the_court_can_open_and_capitals_reach_t
 async fn a_comune_without_established_competence_waits_for_the_office_to_choose() {
     let server = Server::start(Options::default());
     let task = submit(&server, "capacity-varese-ligure-cevasco.json").await;
-    let held = task_reaches(&server, &task, "on-hold").await;
+    let held = task_until(&server, &task, 60, status_is("on-hold")).await;
     assert_eq!(output(&held, "error"), "competence_unknown");
     let filing_id = output(&held, "filing");
     let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
@@ -330,7 +299,7 @@ async fn a_comune_without_established_competence_waits_for_the_office_to_choose(
     assert_eq!(choose("upp-genova", r#"{"court":"0999999999"}"#).await, 422);
     assert_eq!(choose("upp-genova", r#"{"tribunale":1}"#).await, 400);
     assert_eq!(choose("upp-genova", r#"{"court":"0110150093"}"#).await, 202);
-    let ready = task_reaches(&server, &task, "in-progress").await;
+    let ready = task_until(&server, &task, 60, status_is("in-progress")).await;
     assert_eq!(output(&ready, "court"), "0110150093");
     assert_eq!(output(&ready, "filing"), filing_id, "same filing, rebuilt");
     let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
@@ -381,181 +350,27 @@ async fn a_comune_without_established_competence_waits_for_the_office_to_choose(
         .arg(&file));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn registry_routes_answer_and_an_import_takes_effect_without_restart() {
-    let server = Server::start(Options::default());
-    let courts = get(&server, "asl3-genovese", "/registry/courts")
-        .await
-        .json();
-    assert_eq!(courts["origin"]["from"], "file");
-    assert_eq!(courts["courts"].as_array().unwrap().len(), 4);
-    let genova = get(&server, "tribunale-genova", "/registry/courts/0100250093")
-        .await
-        .json();
-    assert_eq!(
-        genova["pec_deposit"],
-        "tribunale.genova@civile.ptel.giustiziacert.it"
-    );
-    assert!(
-        genova["encryption_certificate"]
-            .as_str()
-            .unwrap()
-            .contains("BEGIN CERTIFICATE")
-    );
-    let competence = get(&server, "upp-genova", "/registry/competence?comune=010025")
-        .await
-        .json();
-    assert_eq!(competence["court"]["code"], "0100250093");
-    let unknown = get(&server, "upp-genova", "/registry/competence?comune=011029")
-        .await
-        .json();
-    assert_eq!(unknown["established"], false);
-    assert_eq!(unknown["code"], "competence_unknown");
-    assert_eq!(
-        get(&server, "upp-genova", "/registry/competence?comune=999999")
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        get(&server, "upp-genova", "/registry/courts/12")
-            .await
-            .status,
-        400
-    );
-
-    // Import a registry that leaves only Genova, with competence for
-    // Varese Ligure established there.
-    let text = std::fs::read_to_string(server.dir.path().join("registry.toml")).unwrap();
-    let imported = text.replace(
-        r#"{ istat = "011029", comune = "Varese Ligure", province = "SP", court = "none" }"#,
-        r#"{ istat = "011029", comune = "Varese Ligure", province = "SP", court = "0110150093" }"#,
-    );
-    assert_ne!(
-        imported, text,
-        "the development registry changed its Varese Ligure row"
-    );
-    let file = server.dir.path().join("imported.toml");
-    std::fs::write(&file, imported).unwrap();
-    let out = run(Command::new(ponte_bin())
-        .args(["registry", "import", "--config"])
-        .arg(server.dir.path().join("ponte.toml"))
-        .arg(&file)
-        .current_dir(server.dir.path()));
-    assert!(String::from_utf8_lossy(&out).contains("imported registry #1"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let answer = get(&server, "upp-genova", "/registry/competence?comune=011029")
-            .await
-            .json();
-        if answer["established"] == true {
-            assert_eq!(answer["court"]["code"], "0110150093");
-            break;
-        }
-        assert!(Instant::now() < deadline, "import not picked up: {answer}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let courts = get(&server, "asl3-genovese", "/registry/courts")
-        .await
-        .json();
-    assert_eq!(courts["origin"]["from"], "imported");
-    // A broken file is refused and changes nothing.
-    let broken = server.dir.path().join("broken.toml");
-    std::fs::write(&broken, "format = 1\n[[court]]\ncode = \"12\"\n").unwrap();
-    let status = Command::new(ponte_bin())
-        .args(["registry", "import", "--config"])
-        .arg(server.dir.path().join("ponte.toml"))
-        .arg(&broken)
-        .current_dir(server.dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(status.status.code(), Some(1));
-}
-
-#[test]
-fn ponte_map_builds_offline_and_envelope_inspect_opens_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = dev_pki();
-    let config = dir.path().join("ponte.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[tls]\ncert = \"x\"\nkey = \"x\"\nclient_cas = [{:?}]\n{}",
-            pki.join("ca.pem").display().to_string(),
-            super::harness::pipeline_config(dir.path(), None, true)
-        ),
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let bundle: PathBuf =
-        workspace_root().join("tests/fixtures/fhir/valid/tso-la-spezia-baldassini.xml");
-    let report = run(Command::new(ponte_bin())
-        .arg("map")
-        .arg(&bundle)
-        .arg("--out")
-        .arg(&out)
-        .arg("--config")
-        .arg(&config));
-    let report = String::from_utf8_lossy(&report);
-    assert!(report.contains("0110150093"), "{report}");
-    for file in [
-        "DatiAtto.xml",
-        "DatiAtto.xml.p7m",
-        "IndiceBusta.xml",
-        "Atto.msg",
-        "Atto.enc",
-    ] {
-        assert!(out.join(file).is_file(), "{file} missing: {report}");
-    }
-    run(Command::new("xmllint")
-        .args(["--noout", "--schema"])
-        .arg(shared_dir().join("pct-xsd/Atti/sici/sicid_v7/Introduttivi.xsd"))
-        .arg(out.join("DatiAtto.xml")));
-    let inspect = |key: &Path| {
-        Command::new(ponte_bin())
-            .args(["envelope", "inspect"])
-            .arg(out.join("Atto.enc"))
-            .arg("--key")
-            .arg(key)
-            .arg("--cert")
-            .arg(pki.join("court-encryption.pem"))
-            .arg("--ca")
-            .arg(pki.join("ca.pem"))
-            .arg("--schemas")
-            .arg(shared_dir().join("pct-xsd"))
-            .output()
-            .unwrap()
-    };
-    let opened = inspect(&pki.join("court-encryption.key"));
-    let text = String::from_utf8_lossy(&opened.stdout);
-    assert!(opened.status.success(), "{text}");
-    assert!(text.contains("DatiAtto.xml: valid"), "{text}");
-    assert!(text.contains("IndiceBusta.xml: valid"), "{text}");
-    assert_eq!(text.matches(": valid, 1 signer").count(), 2, "{text}");
-    // Another key cannot open it.
-    let wrong = inspect(&pki.join("signer.key"));
-    assert_eq!(wrong.status.code(), Some(1));
-    // A comune without established competence stops `ponte map` too.
-    let held = Command::new(ponte_bin())
-        .arg("map")
-        .arg(workspace_root().join("tests/fixtures/fhir/valid/capacity-varese-ligure-cevasco.json"))
-        .arg("--out")
-        .arg(dir.path().join("held"))
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert_eq!(held.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&held.stderr).contains("office must choose"));
-}
-
+/// `SELECT count(*) FROM {sql}` on the store, opened read-only.
 fn count_in(db: &Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(db)
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .unwrap()
         .query_row(&format!("SELECT count(*) FROM {sql}"), [], |r| r.get(0))
         .unwrap()
 }
 
+/// The server is killed right after the last submission, whatever its
+/// builds are doing; the store is then read as the kill left it.
+///
+/// Whether the kill lands inside a build is not certain, and this test
+/// cannot make it so: a build runs in memory on a blocking thread (signer,
+/// schemas and court certificates were loaded at start), touching nothing
+/// outside the process that the test could hold up, and it commits filing,
+/// artefacts, queue row and evidence entry in one transaction. What the
+/// test asserts instead holds whatever the kill hit: every Task is either
+/// built completely or still queued (a build in progress is a `running`
+/// queue row and nothing else), and after the restart exactly the unbuilt
+/// Tasks are built, each once; the interrupted ones are claimed a second
+/// time, the others not.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_crash_mid_build_leaves_no_half_built_filing_and_the_work_is_done_after_restart() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
@@ -574,57 +389,102 @@ async fn a_crash_mid_build_leaves_no_half_built_filing_and_the_work_is_done_afte
         "ads-accounts-savona-siccardi.json",
         "capacity-istanza-albenga-ghiglione.json",
     ];
+    let all = names.len() as i64;
     let mut tasks = Vec::new();
     for name in names {
         tasks.push(submit(&server, name).await);
     }
     let db = server.db();
     server.kill9();
-    // Whatever the kill interrupted, a filing exists only complete: a ready
-    // filing has its envelope, and no artefact belongs to a missing filing.
-    let built_before = count_in(&db, "filing");
+
+    // As the kill left it: a filing exists only complete, and its queue row
+    // is done; every other Task's work is still queued or was running.
+    let built = count_in(&db, "filing");
+    let interrupted = count_in(&db, "work_queue WHERE state = 'running'");
+    let waiting = count_in(&db, "work_queue WHERE state = 'ready'");
+    assert_eq!(
+        count_in(&db, "work_queue WHERE state = 'done'"),
+        built,
+        "a queue row is done exactly when its filing is stored"
+    );
+    assert_eq!(
+        built + interrupted + waiting,
+        all,
+        "every Task built or still queued ({built} built, {interrupted} running, {waiting} waiting)"
+    );
     assert_eq!(
         count_in(
             &db,
-            "filing f WHERE f.status = 'ready' AND NOT EXISTS (SELECT 1 FROM filing_artefact a WHERE a.filing_id = f.id AND a.name = 'Atto.enc')"
+            "filing f WHERE f.status != 'ready' OR NOT EXISTS (SELECT 1 FROM filing_artefact a \
+             WHERE a.filing_id = f.id AND a.name = 'Atto.enc')"
         ),
-        0
+        0,
+        "a stored filing is ready, with its envelope"
     );
     assert_eq!(
         count_in(
             &db,
             "filing_artefact a WHERE NOT EXISTS (SELECT 1 FROM filing f WHERE f.id = a.filing_id)"
         ),
-        0
+        0,
+        "no artefact without its filing"
     );
-    eprintln!(
-        "{built_before} of {} filings were built before the kill",
-        names.len()
+    assert_eq!(
+        built_entries(&db),
+        built,
+        "one filing-built entry per filing"
     );
 
     let server = Server::start(options);
     for task in &tasks {
-        task_reaches(&server, task, "in-progress").await;
+        task_until(&server, task, 60, status_is("in-progress")).await;
     }
+    let db = server.db();
+    assert_eq!(count_in(&db, "filing WHERE status = 'ready'"), all);
     assert_eq!(
-        count_in(&server.db(), "filing WHERE status = 'ready'"),
-        names.len() as i64
-    );
-    assert_eq!(
-        count_in(&server.db(), "filing_artefact WHERE name = 'Atto.enc'"),
-        names.len() as i64,
+        count_in(&db, "filing_artefact WHERE name = 'Atto.enc'"),
+        all,
         "one envelope per filing, none twice"
     );
+    assert_eq!(count_in(&db, "work_queue WHERE state != 'done'"), 0);
     assert_eq!(
-        count_in(&server.db(), "work_queue WHERE state != 'done'"),
-        0
+        count_in(&db, "work_queue WHERE attempts = 2"),
+        interrupted,
+        "the interrupted builds, and only they, were claimed again"
     );
+    assert_eq!(count_in(&db, "work_queue WHERE attempts > 2"), 0);
+    let (_, metrics) = server.admin_get("/metrics");
+    assert_eq!(
+        super::harness::metric(
+            &metrics,
+            "ponte_filing_builds_total",
+            &[("outcome", "ready")]
+        ),
+        (all - built) as f64,
+        "the restarted server built exactly the Tasks not built before the kill"
+    );
+    assert_eq!(built_entries(&db), all, "one filing-built entry per filing");
     // The log is intact across the crash.
     let config = server.dir.path().join("ponte.toml");
     run(Command::new(ponte_bin())
         .args(["audit", "verify", "--config"])
         .arg(&config)
         .current_dir(server.dir.path()));
+}
+
+/// How many filings have a `filing-built` entry in the evidence log; fails
+/// the test if any has more than one.
+fn built_entries(db: &Path) -> i64 {
+    let built = "evidence_entry WHERE CAST(entry AS TEXT) LIKE '%\"operation\":\"filing-built\"%'";
+    assert_eq!(
+        count_in(
+            db,
+            &format!("(SELECT filing_id FROM {built} GROUP BY filing_id HAVING count(*) > 1)")
+        ),
+        0,
+        "a filing built twice"
+    );
+    count_in(db, built)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -634,20 +494,12 @@ async fn without_a_pec_account_development_writes_each_deposit_as_an_eml_file() 
         ..Options::default()
     });
     let task = submit(&server, "capacity-genova-parodi.json").await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let sent = loop {
-        let value = get(&server, "asl3-genovese", &format!("/fhir/Task/{task}"))
-            .await
-            .json();
-        if value["businessStatus"]["text"]
+    let sent = task_until(&server, &task, 60, |t| {
+        t["businessStatus"]["text"]
             .as_str()
-            .is_some_and(|t| t.starts_with("inviato via PEC"))
-        {
-            break value;
-        }
-        assert!(Instant::now() < deadline, "not deposited: {value}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+            .is_some_and(|text| text.starts_with("inviato via PEC"))
+    })
+    .await;
     let filing_id = output(&sent, "filing");
     let message_id = output(&sent, "deposit-message-id");
     let envelope = get(

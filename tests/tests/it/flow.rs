@@ -1,5 +1,8 @@
 //! Steps shared by the tests that follow a submission through the
-//! pipeline: submit a fixture, read as an agency, read a Task's outputs.
+//! pipeline: submit a fixture, read as an agency, wait for a Task, read a
+//! Task's outputs.
+
+use std::time::{Duration, Instant};
 
 use super::client::{self, Identity};
 use super::harness::{Server, workspace_root};
@@ -53,4 +56,67 @@ pub fn output(task: &serde_json::Value, kind: &str) -> Option<String> {
         .find(|o| o["type"]["text"] == kind)
         .and_then(|o| o["valueString"].as_str())
         .map(str::to_owned)
+}
+
+/// Polls GET `path` as the development agency `who` until `done` holds on
+/// the answer's JSON, for up to `secs`; returns that JSON.
+pub async fn get_until(
+    server: &Server,
+    who: &str,
+    path: &str,
+    secs: u64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let answer = get(server, who, path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        let value = answer.json();
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} stuck after {secs} s: {value}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls the sender's Task `id` until `done` holds, for up to `secs`;
+/// returns it.
+pub async fn task_until(
+    server: &Server,
+    id: &str,
+    secs: u64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    get_until(
+        server,
+        "asl3-genovese",
+        &format!("/fhir/Task/{id}"),
+        secs,
+        done,
+    )
+    .await
+}
+
+/// For [`task_until`]: the Task's status is `want`. A Task that ends in
+/// another final status fails the test at once, showing the Task.
+pub fn status_is(want: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    const FINAL: [&str; 5] = [
+        "completed",
+        "failed",
+        "cancelled",
+        "rejected",
+        "entered-in-error",
+    ];
+    move |task| {
+        let status = task["status"].as_str().unwrap_or_default();
+        assert!(
+            status == want || !FINAL.contains(&status),
+            "Task is {status}, expected {want}: {task}"
+        );
+        status == want
+    }
 }

@@ -43,6 +43,17 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Runs `command`, which must succeed; returns its stdout.
+pub fn run(command: &mut Command) -> Vec<u8> {
+    let out = command.output().expect("tool runs");
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The Python of the independent checkers: the virtual environment that
 /// `scripts/install-deps.sh test` prepares, else the system's `python3`.
 pub fn python() -> PathBuf {

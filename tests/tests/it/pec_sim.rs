@@ -23,74 +23,19 @@ use ponte_pec::{
 use sha2::Digest;
 
 use super::harness::{python, workspace_root};
+use super::pec::{PecEnv, pec_lock};
 
-const HELP: &str = "run `scripts/pec-test-servers.sh` (as root) to start the local Postfix + \
-                    Dovecot, or point PONTE_PEC_ENV at its env file";
-
-/// The local test servers, from the env file of scripts/pec-test-servers.sh.
-struct Servers {
-    env_file: PathBuf,
-    vars: BTreeMap<String, String>,
+/// The office's PEC address.
+fn office(s: &PecEnv) -> String {
+    s.user("OFFICE").0
 }
 
-impl Servers {
-    fn get(&self, k: &str) -> String {
-        self.vars.get(k).cloned().unwrap_or_else(|| {
-            panic!(
-                "PEC test servers: {k} missing in {}; {HELP}",
-                self.env_file.display()
-            )
-        })
-    }
-    fn port(&self, k: &str) -> u16 {
-        self.get(k)
-            .parse()
-            .unwrap_or_else(|_| panic!("{k} is not a port"))
-    }
-    fn user(&self, who: &str) -> (String, String) {
-        (
-            self.get(&format!("PONTE_PEC_{who}_USER")),
-            self.get(&format!("PONTE_PEC_{who}_PASSWORD")),
-        )
-    }
-    fn office(&self) -> String {
-        self.user("OFFICE").0
-    }
-    fn court(&self) -> String {
-        self.user("COURT").0
-    }
+/// The court's PEC address.
+fn court(s: &PecEnv) -> String {
+    s.user("COURT").0
 }
 
-/// Reads the env file and checks the servers answer; fails (never skips)
-/// with instructions otherwise.
-fn servers() -> Servers {
-    let env_file = PathBuf::from(
-        std::env::var("PONTE_PEC_ENV").unwrap_or_else(|_| "/tmp/ponte-pec/env".into()),
-    );
-    let text = std::fs::read_to_string(&env_file).unwrap_or_else(|e| {
-        panic!(
-            "PEC test servers: cannot read {}: {e}; {HELP}",
-            env_file.display()
-        )
-    });
-    let vars = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let s = Servers { env_file, vars };
-    let host = s.get("PONTE_PEC_HOST");
-    for k in ["PONTE_PEC_SUBMISSION_PORT", "PONTE_PEC_IMAPS_PORT"] {
-        let port = s.port(k);
-        std::net::TcpStream::connect((host.as_str(), port)).unwrap_or_else(|e| {
-            panic!("PEC test servers: nothing answers on {host}:{port} ({e}); {HELP}")
-        });
-    }
-    s
-}
-
-fn imap_config(s: &Servers, who: &str) -> ImapConfig {
+fn imap_config(s: &PecEnv, who: &str) -> ImapConfig {
     let (user, password) = s.user(who);
     let mut c = ImapConfig::new(
         s.get("PONTE_PEC_HOST"),
@@ -105,14 +50,14 @@ fn imap_config(s: &Servers, who: &str) -> ImapConfig {
 }
 
 /// Composes a deposit (unique Message-ID) and submits it as the office.
-async fn send_deposit(s: &Servers, what: &str) -> (DepositMessage, ComposedMessage) {
+async fn send_deposit(s: &PecEnv, what: &str) -> (DepositMessage, ComposedMessage) {
     let message_id = MessageId::generate(&s.get("PONTE_PEC_DOMAIN")).unwrap();
     let atto_enc: Vec<u8> = (0..3000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
         .collect();
     let d = DepositMessage {
-        from: PecAddress::parse(&s.office()).unwrap(),
-        to: PecAddress::parse(&s.court()).unwrap(),
+        from: PecAddress::parse(&office(s)).unwrap(),
+        to: PecAddress::parse(&court(s)).unwrap(),
         description: format!("Ricorso pec_sim {what} {}", &message_id.as_str()[..13]),
         message_id,
         date: time::OffsetDateTime::now_utc()
@@ -164,8 +109,8 @@ fn run_sim(env_file: &Path, args: &[&str]) -> Output {
 }
 
 /// Runs the simulator; it must succeed. Returns stdout.
-fn sim(s: &Servers, args: &[&str]) -> String {
-    let out = run_sim(&s.env_file, args);
+fn sim(s: &PecEnv, args: &[&str]) -> String {
+    let out = run_sim(&s.file, args);
     assert!(
         out.status.success(),
         "pec_sim.py {args:?} failed ({}): {}",
@@ -175,12 +120,12 @@ fn sim(s: &Servers, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn count(s: &Servers, id: &MessageId) -> serde_json::Value {
+fn count(s: &PecEnv, id: &MessageId) -> serde_json::Value {
     serde_json::from_str(sim(s, &["count", "--message-id", id.as_str()]).trim()).unwrap()
 }
 
 /// Waits until the deposit is in the court's box (LMTP delivery is async).
-fn wait_in_court_box(s: &Servers, id: &MessageId) {
+fn wait_in_court_box(s: &PecEnv, id: &MessageId) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while count(s, id)["deposits"] != 1 {
         assert!(
@@ -279,7 +224,7 @@ fn sort(answers: Vec<ParsedMessage>) -> Answers {
 }
 
 /// Checks the two provider receipts; returns the deposit's identificativo.
-fn check_receipts(s: &Servers, d: &DepositMessage, a: &Answers) -> String {
+fn check_receipts(s: &PecEnv, d: &DepositMessage, a: &Answers) -> String {
     let subject = format!("DEPOSITO {}", d.description);
     assert_eq!(a.accettazione.len(), 1, "one accettazione");
     assert_eq!(a.consegna.len(), 1, "one avvenuta-consegna");
@@ -296,9 +241,9 @@ fn check_receipts(s: &Servers, d: &DepositMessage, a: &Answers) -> String {
         assert_eq!(r.daticert.msgid.as_deref(), Some(d.message_id.as_str()));
         assert_eq!(r.daticert.identificativo.as_deref(), Some(ident.as_str()));
         assert_eq!(r.daticert.errore, "nessuno");
-        assert_eq!(r.daticert.mittente.as_deref(), Some(s.office().as_str()));
+        assert_eq!(r.daticert.mittente.as_deref(), Some(office(s).as_str()));
         assert_eq!(r.daticert.destinatari.len(), 1);
-        assert_eq!(r.daticert.destinatari[0].address, s.court());
+        assert_eq!(r.daticert.destinatari[0].address, court(s));
         assert_eq!(r.daticert.oggetto.as_deref(), Some(subject.as_str()));
         assert!(r.daticert.data.as_ref().unwrap().instant.is_some());
         // The receipt's own id is the provider's, not the deposit's.
@@ -312,14 +257,14 @@ fn check_receipts(s: &Servers, d: &DepositMessage, a: &Answers) -> String {
         rdac.subject.as_deref(),
         Some(format!("CONSEGNA: {subject}").as_str())
     );
-    assert_eq!(rdac.daticert.consegna.as_deref(), Some(s.court().as_str()));
+    assert_eq!(rdac.daticert.consegna.as_deref(), Some(court(s).as_str()));
     assert_eq!(rdac.daticert.ricevuta.as_deref(), Some("completa"));
     ident
 }
 
 /// Checks a court message (busta di trasporto around the court's PEC).
 fn check_court(
-    s: &Servers,
+    s: &PecEnv,
     d: &DepositMessage,
     ident: &str,
     (c, e): &(CertifiedMessage, EsitoAtto),
@@ -328,7 +273,7 @@ fn check_court(
     let subject = format!("{subject_prefix} DEPOSITO {}", d.description);
     let dc = c.daticert.as_ref().expect("daticert");
     assert_eq!(dc.kind, PecKind::PostaCertificata);
-    assert_eq!(dc.mittente.as_deref(), Some(s.court().as_str()));
+    assert_eq!(dc.mittente.as_deref(), Some(court(s).as_str()));
     assert_eq!(dc.oggetto.as_deref(), Some(subject.as_str()));
     assert_eq!(
         c.subject.as_deref(),
@@ -336,7 +281,7 @@ fn check_court(
     );
     let inner = c.inner.as_ref().expect("postacert.eml");
     assert_eq!(inner.subject.as_deref(), Some(subject.as_str()));
-    assert_eq!(inner.from.as_deref(), Some(s.court().as_str()));
+    assert_eq!(inner.from.as_deref(), Some(court(s).as_str()));
     assert_eq!(inner.attachment_names, vec!["EsitoAtto.xml".to_owned()]);
     let court = c.court.as_ref().unwrap();
     assert_eq!(court.file_name, "EsitoAtto.xml");
@@ -371,8 +316,8 @@ fn run_json(stdout: &str) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn scenario_ok_answers_all_four_messages_once() {
-    let _lock = super::deposit::pec_lock().await;
-    let s = servers();
+    let _lock = pec_lock().await;
+    let s = PecEnv::load();
     let (d, _) = send_deposit(&s, "ok").await;
     let id = d.message_id.as_str();
     wait_in_court_box(&s, &d.message_id);
@@ -399,7 +344,7 @@ async fn scenario_ok_answers_all_four_messages_once() {
     let handled = run_json(&out);
     assert_eq!(handled.len(), 1, "{out}");
     assert_eq!(handled[0]["message_id"], id);
-    assert_eq!(handled[0]["to"], s.office());
+    assert_eq!(handled[0]["to"], office(&s));
 
     let mut office = ImapMailbox::connect(&imap_config(&s, "OFFICE"))
         .await
@@ -467,8 +412,8 @@ async fn scenario_ok_answers_all_four_messages_once() {
 
 #[tokio::test]
 async fn scenario_checks_failed_stops_after_the_third_pec() {
-    let _lock = super::deposit::pec_lock().await;
-    let s = servers();
+    let _lock = pec_lock().await;
+    let s = PecEnv::load();
     let (d, _) = send_deposit(&s, "checks-failed").await;
     let id = d.message_id.as_str();
     wait_in_court_box(&s, &d.message_id);
@@ -525,11 +470,11 @@ async fn scenario_checks_failed_stops_after_the_third_pec() {
 
 #[test]
 fn unreachable_servers_are_a_clear_error() {
-    let s = servers();
+    let s = PecEnv::load();
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join("env");
     // Nothing listens on port 1.
-    let text = std::fs::read_to_string(&s.env_file)
+    let text = std::fs::read_to_string(&s.file)
         .unwrap()
         .lines()
         .map(|l| {
@@ -558,8 +503,8 @@ fn unreachable_servers_are_a_clear_error() {
 
 #[tokio::test]
 async fn scenarios_refused_checks_warn_rda_only_and_no_receipts() {
-    let _lock = super::deposit::pec_lock().await;
-    let s = servers();
+    let _lock = pec_lock().await;
+    let s = PecEnv::load();
     let mut office = ImapMailbox::connect(&imap_config(&s, "OFFICE"))
         .await
         .unwrap();
@@ -647,10 +592,10 @@ async fn scenarios_refused_checks_warn_rda_only_and_no_receipts() {
 
 #[tokio::test]
 async fn court_may_name_the_deposit_by_the_provider_identificativo() {
-    let _lock = super::deposit::pec_lock().await;
+    let _lock = pec_lock().await;
     // IdMsgMitt = identificativo: the court messages still correlate, by
     // IdMsgPdA/IdMsg (the identificativo the accettazione gave).
-    let s = servers();
+    let s = PecEnv::load();
     let (d, _) = send_deposit(&s, "idmsgmitt").await;
     let id = d.message_id.as_str();
     wait_in_court_box(&s, &d.message_id);

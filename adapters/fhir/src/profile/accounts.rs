@@ -4,8 +4,9 @@
 
 use super::capacity::{petitioners, residence};
 use super::common::{Cx, Entry, Follow, items};
+use super::documents::require_certificate;
 use super::rules;
-use super::{ADS_ACCOUNTS_CODE, DOCUMENT_TYPE_SYSTEM, Doc, Outcome, require_certificate};
+use super::{ADS_ACCOUNTS_CODE, DOCUMENT_TYPE_SYSTEM, Doc, Outcome};
 
 pub(super) fn check<'a>(cx: &mut Cx<'a>, doc: &Doc<'a>) -> Outcome {
     require_certificate(cx, DOCUMENT_TYPE_SYSTEM, ADS_ACCOUNTS_CODE);

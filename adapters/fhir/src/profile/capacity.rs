@@ -6,11 +6,9 @@ use serde_json::Value;
 use super::common::{
     Cx, Entry, Follow, LOINC, ROLE_CODE, has_coding, is_postal_address, items, text,
 };
+use super::documents::{require_certificate, require_diagnosis};
 use super::rules;
-use super::{
-    Doc, LOINC_CAPACITY_REPORT, Outcome, PETITIONER_URL, RequestedAct, require_certificate,
-    require_diagnosis,
-};
+use super::{Doc, LOINC_CAPACITY_REPORT, Outcome, PETITIONER_URL, RequestedAct};
 
 /// LOINC "Mental status": the capacity finding.
 const LOINC_MENTAL_STATUS: &str = "8693-4";

@@ -6,11 +6,11 @@ use time::Duration;
 use time::format_description::well_known::Rfc3339;
 
 use super::common::{Comune, Cx, Entry, Follow, When, items, text};
-use super::rules;
-use super::{
-    DOCUMENT_TYPE_SYSTEM, Doc, Outcome, TSO_MAYOR_ORDER_CODE, TSO_PROPOSAL_CODE,
+use super::documents::{
     check_document_pdfs, documents_of_type, require_certificate, require_diagnosis,
 };
+use super::rules;
+use super::{DOCUMENT_TYPE_SYSTEM, Doc, Outcome, TSO_MAYOR_ORDER_CODE, TSO_PROPOSAL_CODE};
 
 /// The judge must decide within 48 hours of the mayor's order.
 const JUDGE_HOURS: i64 = 48;

@@ -1,5 +1,11 @@
 //! `/filings/…`: the filings the pipeline built, for the proximity office
-//! (and the evidence bundle, also for auditors; see the access rules).
+//! (and the evidence bundle with the PEC messages it names, also for
+//! auditors; see the access rules).
+
+mod evidence;
+mod messages;
+#[cfg(test)]
+mod tests;
 
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +17,6 @@ use serde_json::json;
 
 use super::store_problem;
 use crate::edge::{AppState, Problem};
-use crate::evidence::EntryFilter;
 use crate::identity::Peer;
 use crate::store::{FilingFilter, Store};
 
@@ -22,7 +27,8 @@ pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/filings/{id}/envelope", get(envelope::<S>))
         .route("/filings/{id}/artefacts/{name}", get(artefact::<S>))
         .route("/filings/{id}/court", post(choose_court::<S>))
-        .route("/filings/{id}/evidence", get(evidence::<S>))
+        .route("/filings/{id}/evidence", get(evidence::evidence::<S>))
+        .route("/filings/{id}/messages/{name}", get(messages::message::<S>))
         .route("/filings/{id}/cancel", post(cancel::<S>))
         .route("/filings/quarantine", get(quarantine::<S>))
         .route(
@@ -142,27 +148,33 @@ async fn artefact<S: Store>(
     file(&state, id, name).await
 }
 
-/// Serves a stored artefact as a download: the media type is the sender's
-/// (attachments keep theirs), so a browser must never sniff or render it
-/// inline: `X-Content-Type-Options: nosniff` and `Content-Disposition:
-/// attachment`.
+/// Serves a stored artefact as a download, with the media type it was
+/// stored with (see [`download`]).
 async fn file<S: Store>(state: &AppState<S>, id: String, name: String) -> Response {
     match state.store.filing_artefact(id, name.clone()).await {
         Ok((content_type, bytes)) => {
-            let mut response = bytes.into_response();
-            let headers = response.headers_mut();
             let content_type = HeaderValue::from_str(&content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            headers.insert(header::CONTENT_TYPE, content_type);
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            headers.insert(header::CONTENT_DISPOSITION, attachment(&name));
-            response
+            download(bytes, content_type, &name)
         }
         Err(e) => store_problem(&e).into_response(),
     }
+}
+
+/// `bytes` as a download named `name`: the media type may be the sender's
+/// (attachments keep theirs), so a browser must never sniff or render it
+/// inline: `X-Content-Type-Options: nosniff` and `Content-Disposition:
+/// attachment`.
+fn download(bytes: Vec<u8>, content_type: HeaderValue, name: &str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CONTENT_DISPOSITION, attachment(name));
+    response
 }
 
 /// `attachment; filename="…"` with `name` reduced to safe ASCII: letters,
@@ -250,175 +262,5 @@ async fn choose_court<S: Store>(
         )
         .into_response(),
         Err(e) => store_problem(&e).into_response(),
-    }
-}
-
-/// `GET /filings/{id}/evidence`: an offline evidence bundle of every entry
-/// about the filing, proved against a checkpoint signed now (check it with
-/// `ponte audit check-bundle`).
-async fn evidence<S: Store>(State(state): State<AppState<S>>, Path(id): Path<String>) -> Response {
-    if let Err(e) = state.store.filing(id.clone()).await {
-        return store_problem(&e).into_response();
-    }
-    let entries = match state
-        .store
-        .evidence_entries(EntryFilter {
-            filing: Some(id.clone()),
-            ..EntryFilter::default()
-        })
-        .await
-    {
-        Ok(entries) => entries,
-        Err(e) => return store_problem(&e).into_response(),
-    };
-    let mut bundle = match crate::evidence::bundle::prove(
-        &state.store,
-        &state.evidence.key,
-        &state.evidence.origin,
-        &entries,
-    )
-    .await
-    {
-        Ok(bundle) => bundle,
-        Err(e) => return store_problem(&e).into_response(),
-    };
-    match bundle_files(&state, &id, &entries).await {
-        Ok(files) => bundle.files = files,
-        Err(e) => return store_problem(&e).into_response(),
-    }
-    Json(bundle).into_response()
-}
-
-/// How many bytes of files, in total, `GET /filings/{id}/evidence` carries
-/// inline (base64 makes the body about 4/3 of that). An envelope may reach
-/// 60 MiB and every deposit attempt carries it again, so inlining all of
-/// them could make one answer of hundreds of MiB, held in memory at once.
-/// Files past the cap are listed by name, size and SHA-256 (still bound to
-/// the log by the digest), with where to fetch them when a route serves
-/// them.
-pub const EVIDENCE_INLINE_BYTES: usize = 8 * 1024 * 1024;
-
-/// A bundle file with its content inline if it fits in what is left of
-/// `budget` (then reduced), else by reference: size, digest and `href`.
-fn bundle_file(
-    name: String,
-    bytes: &[u8],
-    href: Option<String>,
-    budget: &mut usize,
-) -> crate::evidence::bundle::BundleFile {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let sha256 = hex::encode(sha2::Sha256::digest(bytes));
-    if let Some(left) = budget.checked_sub(bytes.len()) {
-        *budget = left;
-        return crate::evidence::bundle::BundleFile {
-            name,
-            sha256,
-            content: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-            size: None,
-            href: None,
-        };
-    }
-    crate::evidence::bundle::BundleFile {
-        name,
-        sha256,
-        content: None,
-        size: Some(bytes.len() as u64),
-        href,
-    }
-}
-
-/// The files a filing's evidence speaks of: the envelope, every deposit
-/// message sent and every message read back about it; inline up to
-/// [`EVIDENCE_INLINE_BYTES`] in all.
-async fn bundle_files<S: Store>(
-    state: &AppState<S>,
-    id: &str,
-    entries: &[crate::evidence::StoredEntry],
-) -> Result<Vec<crate::evidence::bundle::BundleFile>, crate::store::Error> {
-    let mut budget = EVIDENCE_INLINE_BYTES;
-    let mut file = |name: String, bytes: &[u8], href| bundle_file(name, bytes, href, &mut budget);
-    let mut files = Vec::new();
-    let envelope = crate::filing::build::ATTO_ENC;
-    match state
-        .store
-        .filing_artefact(id.to_owned(), envelope.to_owned())
-        .await
-    {
-        Ok((_, bytes)) => files.push(file(
-            envelope.to_owned(),
-            &bytes,
-            Some(format!("/filings/{id}/artefacts/{envelope}")),
-        )),
-        Err(crate::store::Error::NotFound) => {}
-        Err(e) => return Err(e),
-    }
-    for stored in entries {
-        let Some(entry) = crate::evidence::Entry::decode(&stored.entry) else {
-            continue;
-        };
-        if entry.route.as_deref() != Some("pec:deposit") {
-            continue;
-        }
-        let Some(exchange) = entry.exchange.and_then(|e| e.parse::<uuid::Uuid>().ok()) else {
-            continue;
-        };
-        let exchange = crate::store::ExchangeId::from_uuid(exchange);
-        if let Some(body) = state.store.exchange_body(exchange).await?
-            && !body.is_empty()
-        {
-            files.push(file(format!("deposit-{}.eml", stored.index), &body, None));
-        }
-    }
-    if let Some(deposit) = state.store.deposit(id.to_owned()).await? {
-        for message in &deposit.messages {
-            let (_, raw) = state.store.inbound_message(message.id, false).await?;
-            files.push(file(
-                format!("received-{}-{}.eml", message.id, message.kind),
-                &raw,
-                None,
-            ));
-        }
-    }
-    Ok(files)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn files_are_inline_until_the_budget_is_spent_then_by_reference() {
-        let mut budget = 10;
-        let a = bundle_file("a".into(), b"123456", None, &mut budget);
-        let big = bundle_file("big".into(), b"12345", Some("/x".into()), &mut budget);
-        let c = bundle_file("c".into(), b"1234", None, &mut budget);
-        assert_eq!(budget, 0);
-        assert_eq!(a.content.as_deref(), Some("MTIzNDU2"));
-        assert_eq!((a.size, c.size), (None, None));
-        assert!(
-            c.content.is_some(),
-            "a later file that fits is still inline"
-        );
-        assert_eq!(big.content, None);
-        assert_eq!(big.size, Some(5));
-        assert_eq!(big.href.as_deref(), Some("/x"));
-        assert_eq!(
-            big.sha256,
-            "5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5"
-        );
-    }
-
-    #[test]
-    fn attachment_names_are_reduced_to_safe_ascii() {
-        assert_eq!(
-            attachment("Ricorso.pdf"),
-            "attachment; filename=\"Ricorso.pdf\""
-        );
-        assert_eq!(
-            attachment("a\"b;c/../d\u{e8}.pdf"),
-            "attachment; filename=\"a_b_c_.._d_.pdf\""
-        );
-        assert_eq!(attachment("..."), "attachment; filename=\"file\"");
     }
 }

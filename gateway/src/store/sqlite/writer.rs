@@ -15,10 +15,13 @@
 //! itself fails, every op of the batch gets the error: nothing is
 //! acknowledged that is not durable.
 //!
-//! The writer owns the Merkle tree's right edge ([`Frontier`]): an exchange
-//! and its evidence entry, with the interior nodes the entry completes, are
-//! written in the same savepoint, and the in-memory frontier moves only with
-//! what was committed.
+//! The writer owns the Merkle tree's right edge
+//! ([`Frontier`](crate::evidence::merkle::Frontier), appended to in
+//! [`evidence_log`]): an exchange and its evidence entry, with the interior
+//! nodes the entry completes, are written in the same savepoint, and the
+//! in-memory frontier moves only with what was committed.
+
+mod evidence_log;
 
 use std::any::Any;
 use std::os::unix::fs::MetadataExt;
@@ -26,14 +29,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rusqlite::{Connection, OptionalExtension, params};
-use time::OffsetDateTime;
+use rusqlite::{Connection, params};
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{DbNodes, classify};
-use crate::evidence::merkle::{self, Frontier};
-use crate::evidence::{Checkpoint, Entry, LogKey, Receipt, Recorded, StoredCheckpoint, entry};
+use evidence_log::{LogState, append, checkpoint, load_log, stored_size};
+
+use super::classify;
+use crate::evidence::{Entry, LogKey, Receipt, Recorded, StoredCheckpoint};
 use crate::store::{Accepted, AdminAction, Error, NewExchange, NewSubmission, Result};
 
 /// How many writes may wait for the writer before callers block: enough for
@@ -133,13 +136,6 @@ pub(crate) struct Writer {
 }
 
 /// The evidence log's append state.
-#[derive(Clone)]
-struct LogState {
-    frontier: Frontier,
-    last_time: OffsetDateTime,
-}
-
-/// What an op produced.
 enum Done {
     Recorded(Recorded),
     Checkpoint(StoredCheckpoint),
@@ -486,123 +482,6 @@ fn begin<'c>(conn: &'c mut Connection, log: &mut LogState) -> Result<rusqlite::T
     Ok(tx)
 }
 
-/// Entries committed in the database.
-fn stored_size(conn: &Connection) -> Result<u64> {
-    conn.prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM evidence_entry")
-        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-        .map(|n| n as u64)
-        .map_err(classify)
-}
-
-/// Reads the committed tree's frontier and newest entry time.
-fn load_log(conn: &Connection) -> Result<LogState> {
-    let (size, last_at): (u64, Option<String>) = conn
-        .query_row(
-            "SELECT COALESCE(MAX(idx) + 1, 0), (SELECT at FROM evidence_entry ORDER BY idx DESC LIMIT 1) FROM evidence_entry",
-            [],
-            |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)),
-        )
-        .map_err(classify)?;
-    let frontier = Frontier::load(&mut DbNodes(conn), size)?;
-    let last_time = last_at
-        .and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok())
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    Ok(LogState {
-        frontier,
-        last_time,
-    })
-}
-
-/// Appends one entry: assigns index and time, writes the entry and the
-/// interior nodes it completes, advances the frontier.
-fn append(
-    conn: &Connection,
-    log: &mut LogState,
-    mut entry: Entry,
-    exchange_id: Option<&[u8; 16]>,
-) -> Result<Recorded> {
-    // Entry times never go backwards, even if the clock does, so that time
-    // ranges map to index ranges.
-    let now = OffsetDateTime::now_utc().max(log.last_time);
-    let time = crate::evidence::format_time(now);
-    entry.index = log.frontier.size();
-    entry.time = time.clone();
-    entry.v = entry::VERSION;
-    let bytes = entry.encode();
-    let leaf = merkle::leaf_hash(&bytes);
-    let index = i64::try_from(entry.index).map_err(|e| Error::Other(Box::new(e)))?;
-    conn.prepare_cached(
-        "INSERT INTO evidence_entry (idx, exchange_id, at, agency, filing_id, entry, leaf_hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            index,
-            exchange_id.map(|id| &id[..]),
-            time,
-            entry.agency,
-            entry.objects.get("filing"),
-            bytes,
-            &leaf[..],
-        ])
-    })
-    .map_err(classify)?;
-    for (level, idx, hash) in log.frontier.push(leaf) {
-        conn.prepare_cached("INSERT INTO evidence_node (level, idx, hash) VALUES (?1, ?2, ?3)")
-            .and_then(|mut stmt| stmt.execute(params![level, idx as i64, &hash[..]]))
-            .map_err(classify)?;
-    }
-    log.last_time = now;
-    Ok(Recorded {
-        index: entry.index,
-        leaf_hash: leaf,
-        time,
-    })
-}
-
-fn checkpoint(
-    conn: &Connection,
-    log: &LogState,
-    key: &LogKey,
-    origin: &str,
-) -> Result<StoredCheckpoint> {
-    let size = log.frontier.size();
-    let latest: Option<StoredCheckpoint> = conn
-        .query_row(
-            "SELECT id, size, root, note, tsa_response FROM evidence_checkpoint ORDER BY id DESC LIMIT 1",
-            [],
-            super::checkpoint_from_row,
-        )
-        .optional()
-        .map_err(classify)?;
-    if let Some(latest) = latest
-        && latest.size == size
-    {
-        return Ok(latest);
-    }
-    let time = crate::evidence::format_time(OffsetDateTime::now_utc());
-    let root = log.frontier.root();
-    let note = Checkpoint {
-        origin: origin.to_owned(),
-        size,
-        root,
-        time: time.clone(),
-    }
-    .sign(key);
-    conn.prepare_cached(
-        "INSERT INTO evidence_checkpoint (size, root, at, note) VALUES (?1, ?2, ?3, ?4)",
-    )
-    .and_then(|mut stmt| stmt.execute(params![size as i64, &root[..], time, note]))
-    .map_err(classify)?;
-    Ok(StoredCheckpoint {
-        id: conn.last_insert_rowid(),
-        size,
-        root,
-        note,
-        tsa_response: None,
-    })
-}
-
 fn insert_exchange(tx: &Connection, e: &NewExchange) -> Result<()> {
     let at =
         e.at.format(&Rfc3339)
@@ -641,80 +520,4 @@ fn insert_exchange(tx: &Connection, e: &NewExchange) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::Outcome;
-    use crate::store::tests::sample;
-
-    /// A writer on a fresh database, driven by hand (no thread), so that a
-    /// test decides exactly which ops share a batch.
-    fn writer(dir: &Path) -> Writer {
-        let path = dir.join("writer.db");
-        let mut conn = Connection::open(&path).unwrap();
-        super::super::configure(&conn).unwrap();
-        super::super::migrations::apply(&mut conn).unwrap();
-        let identity = FileIdentity::of(&path).unwrap();
-        let log = load_log(&conn).unwrap();
-        Writer {
-            conn,
-            path,
-            identity,
-            max_batch: 64,
-            log,
-            published_size: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
-    fn record(exchange: NewExchange) -> (WriteOp, oneshot::Receiver<Result<Recorded>>) {
-        let (reply, rx) = oneshot::channel();
-        let op = WriteOp::RecordExchange {
-            exchange: Box::new(exchange),
-            reply,
-        };
-        (op, rx)
-    }
-
-    fn count(conn: &Connection, table: &str) -> i64 {
-        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    }
-
-    #[test]
-    fn a_failing_op_is_rolled_back_alone_and_its_neighbours_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut writer = writer(dir.path());
-        let first = sample(None, Outcome::Ok);
-        let (op, mut rx) = record(first.clone());
-        writer.commit(&mut vec![op]);
-        assert_eq!(rx.try_recv().unwrap().unwrap().index, 0);
-
-        // One batch: a fresh exchange, the same exchange id again, another
-        // fresh one. The usual path (no savepoints) fails on the duplicate
-        // and the batch is applied again op by op.
-        let (a, mut rx_a) = record(sample(None, Outcome::Ok));
-        let (dup, mut rx_dup) = record(first);
-        let (b, mut rx_b) = record(sample(None, Outcome::Ok));
-        writer.commit(&mut vec![a, dup, b]);
-        assert_eq!(rx_a.try_recv().unwrap().unwrap().index, 1);
-        assert!(matches!(rx_dup.try_recv().unwrap(), Err(Error::Conflict)));
-        assert_eq!(rx_b.try_recv().unwrap().unwrap().index, 2);
-
-        // What is stored is exactly what was acknowledged, and the frontier
-        // in memory is the one the database gives.
-        assert_eq!(count(&writer.conn, "exchange"), 3);
-        assert_eq!(count(&writer.conn, "evidence_entry"), 3);
-        assert_eq!(writer.published_size.load(Ordering::Acquire), 3);
-        let stored = load_log(&writer.conn).unwrap();
-        assert_eq!(stored.frontier.size(), 3);
-        assert_eq!(stored.frontier.root(), writer.log.frontier.root());
-
-        // The next batch takes the usual path again.
-        let (c, mut rx_c) = record(sample(None, Outcome::Ok));
-        writer.commit(&mut vec![c]);
-        assert_eq!(rx_c.try_recv().unwrap().unwrap().index, 3);
-        assert_eq!(
-            load_log(&writer.conn).unwrap().frontier.root(),
-            writer.log.frontier.root()
-        );
-    }
-}
+mod tests;

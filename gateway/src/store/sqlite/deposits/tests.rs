@@ -369,3 +369,26 @@ async fn a_refused_resend_after_an_unknown_outcome_may_still_be_revived() {
     f.ingest(accettazione(&a)).await;
     assert_eq!(f.state(&a).await, (DepositState::AcceptedByProvider, None));
 }
+
+#[tokio::test]
+async fn an_acceptance_names_the_deposit_message_even_if_its_attempt_was_never_recorded() {
+    let mut f = Fixture::new();
+    // The gateway stopped while sending: no attempt was recorded, so the
+    // Task never got the message's id from the outbox.
+    let a = f.deposit("filing-a", COURT_A, "sending");
+    f.ingest(accettazione(&a)).await;
+    assert_eq!(f.state(&a).await, (DepositState::AcceptedByProvider, None));
+    let outputs: String = f
+        .seed
+        .query_row(
+            "SELECT t.outputs FROM task t JOIN filing f ON f.task_id = t.id WHERE f.id = ?1",
+            [&a],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let outputs: Vec<(String, String)> = serde_json::from_str(&outputs).unwrap();
+    assert!(
+        outputs.contains(&("deposit-message-id".to_owned(), message_id(&a))),
+        "{outputs:?}"
+    );
+}
