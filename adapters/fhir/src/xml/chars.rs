@@ -17,3 +17,18 @@ pub(super) fn xml_char(c: char) -> bool {
 pub(super) fn is_blank(text: &str) -> bool {
     text.chars().all(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
 }
+
+/// Whether an entity or character reference may stand in XHTML narrative:
+/// a character reference to an XML character, or one of the five entities
+/// XML predefines (no others can be declared: DOCTYPEs are refused).
+pub(super) fn is_allowed_reference(reference: &quick_xml::events::BytesRef<'_>) -> bool {
+    if reference.is_char_ref() {
+        reference
+            .resolve_char_ref()
+            .ok()
+            .flatten()
+            .is_some_and(xml_char)
+    } else {
+        matches!(&**reference, "lt" | "gt" | "amp" | "apos" | "quot")
+    }
+}

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{Field, Item, Reader, Space, space};
 use crate::{
     Issue, Rejection,
-    xml::{MAX_DEPTH, XHTML_NAMESPACE, chars::xml_char, errors::syntax},
+    xml::{MAX_DEPTH, XHTML_NAMESPACE, chars::is_allowed_reference, errors::syntax},
 };
 
 impl Reader<'_> {
@@ -101,16 +101,7 @@ impl Reader<'_> {
                 Event::CData(data) => push_normalised(&mut out, &escape_text(&data)),
                 Event::GeneralRef(reference) => {
                     let name: &str = &reference;
-                    let valid = if reference.is_char_ref() {
-                        reference
-                            .resolve_char_ref()
-                            .ok()
-                            .flatten()
-                            .is_some_and(xml_char)
-                    } else {
-                        matches!(name, "lt" | "gt" | "amp" | "apos" | "quot")
-                    };
-                    if !valid {
+                    if !is_allowed_reference(&reference) {
                         let (line, column) = self.line_column(at);
                         return Err(Rejection::one(
                             400,

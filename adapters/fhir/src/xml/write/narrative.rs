@@ -7,7 +7,7 @@ use quick_xml::{
     reader::NsReader,
 };
 
-use crate::xml::{XHTML_NAMESPACE, chars::is_blank, chars::xml_char};
+use crate::xml::{XHTML_NAMESPACE, chars::is_allowed_reference, chars::is_blank, chars::xml_char};
 
 /// The narrative, if it is one well-formed XHTML `<div>`, with the XHTML
 /// namespace declared on it.
@@ -58,16 +58,7 @@ pub(super) fn checked_xhtml(xhtml: &str) -> Option<String> {
             }
             Event::Text(_) | Event::Comment(_) => {}
             Event::GeneralRef(reference) => {
-                let valid = if reference.is_char_ref() {
-                    reference
-                        .resolve_char_ref()
-                        .ok()
-                        .flatten()
-                        .is_some_and(xml_char)
-                } else {
-                    matches!(&*reference, "lt" | "gt" | "amp" | "apos" | "quot")
-                };
-                if !valid || depth == 0 {
+                if !is_allowed_reference(&reference) || depth == 0 {
                     return None;
                 }
             }
