@@ -12,6 +12,9 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   sudo --preserve-env=PONTE_PEC_STATE,PONTE_PEC_ENV scripts/pec-test-servers.sh
 fi
+# A whole-suite run builds once: incremental caches would only double the
+# disk it takes (set CARGO_INCREMENTAL=1 to keep them).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
 cargo test --locked --workspace --all-features

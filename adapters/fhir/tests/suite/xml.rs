@@ -1,7 +1,7 @@
 //! FHIR XML ⇄ JSON (`ponte_fhir::xml`): the official R4 examples, hostile
 //! bodies, round trips.
 //!
-//! `cargo test -p ponte-fhir --test xml -- --nocapture` prints the corpus
+//! `cargo test -p ponte-fhir --test suite xml:: -- --nocapture` prints the corpus
 //! figures (files converted, agreement with the official JSON twins).
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! Every valid JSON fixture has an XML twin that says the same thing.
 //!
 //! The twins are written from the JSON with `PONTE_WRITE_XML_FIXTURES=1
-//! cargo test -p ponte-fhir --test xml_fixtures`; the test itself only
+//! cargo test -p ponte-fhir --test suite xml_fixtures::`; the test itself only
 //! checks that each XML file converts back to its JSON twin, so a stale or
 //! hand-edited twin fails.
 
