@@ -2,9 +2,9 @@
 # Starts a local Postfix (SMTP submission) and Dovecot (IMAPS, SASL, LMTP) on
 # 127.0.0.1 for the ponte-pec integration tests. Installs the Debian packages
 # if missing, makes its own TLS certificates, and writes the connection
-# details to an env file the tests read. Idempotent: running it again keeps
-# the certificates and passwords, rewrites the configuration and reloads (or
-# starts) the servers. Needs root. No systemd: the daemons are started
+# details to an env file the tests read. Running it again keeps the
+# certificates and passwords, rewrites the configuration, empties the
+# mailboxes and restarts the servers. Needs root. No systemd: the daemons are started
 # directly.
 #
 #   scripts/pec-test-servers.sh          install, configure, start
@@ -37,14 +37,28 @@ fi
 
 dovecot_conf=$state/dovecot/dovecot.conf
 
+dovecot_running() {
+  [ -f "$state/run/dovecot/master.pid" ] &&
+    kill -0 "$(cat "$state/run/dovecot/master.pid")" 2>/dev/null
+}
+postfix_running() {
+  command -v postfix >/dev/null 2>&1 && postfix status >/dev/null 2>&1
+}
+
+# Stops both servers and waits until they are gone (both stop asynchronously).
 stop_servers() {
-  if command -v postfix >/dev/null 2>&1 && postfix status >/dev/null 2>&1; then
+  if postfix_running; then
     postfix stop >/dev/null 2>&1 || true
   fi
-  if [ -f "$dovecot_conf" ] && [ -f "$state/run/dovecot/master.pid" ] &&
-    kill -0 "$(cat "$state/run/dovecot/master.pid")" 2>/dev/null; then
+  if [ -f "$dovecot_conf" ] && dovecot_running; then
     doveadm -c "$dovecot_conf" stop >/dev/null 2>&1 || true
   fi
+  for _ in $(seq 1 100); do
+    if ! postfix_running && ! dovecot_running; then return 0; fi
+    sleep 0.1
+  done
+  echo "pec-test-servers.sh: the servers did not stop within 10 s" >&2
+  return 1
 }
 
 if [ "${1:-start}" = stop ]; then
@@ -284,17 +298,16 @@ EOF
 postfix set-permissions >/dev/null 2>&1 || true
 postfix check
 
-# --- 6. Start or reload --------------------------------------------------------------
-if [ -f "$state/run/dovecot/master.pid" ] && kill -0 "$(cat "$state/run/dovecot/master.pid")" 2>/dev/null; then
-  doveadm -c "$dovecot_conf" reload </dev/null >/dev/null 2>&1
-else
-  dovecot -c "$dovecot_conf" </dev/null >/dev/null 2>&1
-fi
-if postfix status >/dev/null 2>&1; then
-  postfix reload </dev/null >/dev/null 2>&1
-else
-  postfix start </dev/null >/dev/null 2>&1
-fi
+# --- 6. Empty mailboxes, then start ---------------------------------------------------
+# Every run of the tests starts with empty mailboxes and an empty queue: mail
+# left by an earlier run would pile up in the boxes the tests poll (a box with
+# thousands of old messages made one test miss its receipts in the first page
+# of a fetch).
+stop_servers
+postsuper -d ALL >/dev/null 2>&1 || true
+rm -rf "${state:?}/mail/$domain"
+dovecot -c "$dovecot_conf" </dev/null >/dev/null 2>&1
+postfix start </dev/null >/dev/null 2>&1
 
 wait_port() { # port
   for _ in $(seq 1 100); do
@@ -305,8 +318,6 @@ wait_port() { # port
   return 1
 }
 for p in $port_submission $port_smtps $port_untrusted $port_imaps; do wait_port "$p"; done
-# Postfix reloads asynchronously; give a reloaded smtpd the new settings.
-sleep 0.3
 
 # --- 7. The env file -----------------------------------------------------------------
 env_tmp=$(mktemp "$env_file.XXXXXX")
