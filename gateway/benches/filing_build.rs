@@ -59,6 +59,10 @@ use ponte_pct::sign::{FileSigner, Signer};
 use ponte_pct::xsd::SchemaSet;
 use serde_json::Value;
 
+// The allocator of the `ponte` binary, so that the figures are the gateway's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Builds at once in `filing_parallel`: the cores of the reference machine.
 const THREADS: u64 = 2;
 
