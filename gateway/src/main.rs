@@ -15,6 +15,8 @@ use ponte_gateway::{audit_cli, run, telemetry};
 /// per submission, and with glibc's allocator about a fifth of the gateway's
 /// CPU went into `malloc`/`free` (docs/benchmarks.md, issue 4, "With
 /// mimalloc as the allocator": +21% accepted submissions per second).
+/// Built with `no_thp`: with transparent huge pages on, its eagerly committed
+/// arenas would add about 14 MiB of idle RSS.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
