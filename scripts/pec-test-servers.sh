@@ -128,6 +128,25 @@ make_leaf ca server
 make_ca untrusted-ca
 make_leaf untrusted-ca untrusted
 
+# The PEC provider's S/MIME signing certificate (RSA, as the providers'), under
+# its own CA: tests/interop/pec_sim.py signs every receipt and envelope with
+# it, and Ponte's [pec.imap] provider_ca_file trusts that CA. The key is a
+# throwaway test key, readable by the (possibly unprivileged) test user.
+make_signer() { # ca name
+  local ca=$1 n=$2
+  [ -s "$state/tls/$n.pem" ] && return 0
+  openssl req -newkey rsa:2048 -nodes -subj "/C=IT/O=Ponte test PEC S.p.A./CN=Ponte test PEC firma ricevute" \
+    -keyout "$state/tls/$n.key" -out "$state/tls/$n.csr" 2>/dev/null
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,nonRepudiation" \
+    "extendedKeyUsage=emailProtection" >"$state/tls/$n.ext"
+  openssl x509 -req -in "$state/tls/$n.csr" -CA "$state/tls/$ca.pem" -CAkey "$state/tls/$ca.key" \
+    -CAcreateserial -days 825 -extfile "$state/tls/$n.ext" -out "$state/tls/$n.pem" 2>/dev/null
+  chmod 644 "$state/tls/$n.key"
+  rm -f "$state/tls/$n.csr" "$state/tls/$n.ext"
+}
+make_ca provider-ca
+make_signer provider-ca provider-signer
+
 # --- 3. Users: passwords kept across runs ---------------------------------------
 old_value() { # KEY
   [ -f "$env_file" ] && sed -n "s/^$1=//p" "$env_file" | tail -n 1
@@ -338,6 +357,9 @@ PONTE_PEC_COURT_USER=tribunale@$domain
 PONTE_PEC_COURT_PASSWORD=$court_pw
 PONTE_PEC_PROVIDER_USER=posta-certificata@$domain
 PONTE_PEC_PROVIDER_PASSWORD=$provider_pw
+PONTE_PEC_PROVIDER_SIGNING_CA=$state/tls/provider-ca.pem
+PONTE_PEC_PROVIDER_SIGNING_CERT=$state/tls/provider-signer.pem
+PONTE_PEC_PROVIDER_SIGNING_KEY=$state/tls/provider-signer.key
 EOF
 chmod 644 "$env_tmp"
 mv -f "$env_tmp" "$env_file"

@@ -22,14 +22,21 @@ use crate::tls;
 /// created") or every error found.
 pub fn check(config: &Config) -> Result<Vec<String>, ConfigErrors> {
     let mut notes = Vec::new();
+    let mut errors = Vec::new();
     if will_create_dev_pki(config) {
+        // The TLS files and the log key do not exist yet: nothing to check
+        // there; the rest is checked as usual.
         notes.push(format!(
             "the development PKI will be created in {} on start",
             config.dev_pki.dir.display()
         ));
-        return Ok(notes);
+        check_pec(config, &mut notes, &mut errors);
+        return if errors.is_empty() {
+            Ok(notes)
+        } else {
+            Err(ConfigErrors(errors))
+        };
     }
-    let mut errors = Vec::new();
     if let Err(e) = tls::server_config(&config.tls) {
         errors.push(ConfigError::new("tls", e.to_string()).expected(
             "readable PEM files: a certificate chain, its private key, CA certificates and CRLs",
@@ -95,6 +102,9 @@ fn check_pec(config: &Config, notes: &mut Vec<String>, errors: &mut Vec<ConfigEr
             );
         }
     }
+    if let Some(imap) = &pec.imap {
+        check_provider_trust(imap, notes, errors);
+    }
     if pec.max_attempts == 0 {
         errors.push(ConfigError::new("pec.max_attempts", "is 0").expected("at least 1"));
     }
@@ -102,6 +112,43 @@ fn check_pec(config: &Config, notes: &mut Vec<String>, errors: &mut Vec<ConfigEr
         errors.push(
             ConfigError::new("pec.poll_interval", "is shorter than 10ms")
                 .expected("a duration such as \"1s\""),
+        );
+    }
+}
+
+/// `[pec.imap]`'s provider signature settings.
+fn check_provider_trust(
+    imap: &crate::config::ImapServer,
+    notes: &mut Vec<String>,
+    errors: &mut Vec<ConfigError>,
+) {
+    use crate::config::SignaturePolicy;
+    match (&imap.provider_ca_file, imap.provider_signatures) {
+        (Some(path), _) => {
+            if let Err(e) = ponte_pec::ProviderTrust::from_file(path) {
+                errors.push(
+                    ConfigError::new("pec.imap.provider_ca_file", e.to_string())
+                        .expected("a PEM file of the PEC providers' CA certificates"),
+                );
+            }
+        }
+        (None, SignaturePolicy::Require) => errors.push(
+            ConfigError::new(
+                "pec.imap.provider_ca_file",
+                "missing while pec.imap.provider_signatures = \"require\"",
+            )
+            .expected(
+                "a PEM file of the PEC providers' CA certificates (AgID's list of PEC \
+                 providers): receipts whose signature does not verify are quarantined",
+            ),
+        ),
+        (None, SignaturePolicy::Record) => {}
+    }
+    if imap.provider_signatures == SignaturePolicy::Record {
+        notes.push(
+            "pec.imap.provider_signatures = \"record\": receipts are applied even when the PEC \
+             provider's signature does not verify"
+                .to_owned(),
         );
     }
 }
@@ -412,9 +459,19 @@ fn receipts(
     settings.tls_name = imap.tls_name.clone();
     settings.trust = trust(&imap.ca_file);
     settings.mailbox = imap.mailbox.clone();
+    let trust = imap
+        .provider_ca_file
+        .as_deref()
+        .map(ponte_pec::ProviderTrust::from_file)
+        .transpose()
+        .context("pec.imap.provider_ca_file")?;
     Ok(Some(crate::deposit::Receipts {
         store: store.clone(),
         imap: settings,
+        signatures: crate::deposit::SignatureCheck::new(
+            trust,
+            imap.provider_signatures == crate::config::SignaturePolicy::Require,
+        ),
         poll_interval: imap.poll_interval,
         metrics: metrics.clone(),
         applied: Arc::clone(wake),

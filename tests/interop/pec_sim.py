@@ -14,10 +14,15 @@ the two parties that answer a PCT deposit sent by PEC:
 
 Formats follow shared/pec/README.md (samples in shared/pec/samples), the
 Ministry DTD EsitoAtto.dtd (DTD_20180328) and what ponte-pec's parser reads.
-The provider's S/MIME signature (smime.p7s) is a placeholder, as in the public
-samples: nobody verifies it here.
+The provider's S/MIME signature (smime.p7s) is a real detached PKCS#7
+signature over the multipart/mixed part, made with the `openssl smime` command
+and the provider signing certificate of the env file
+(PONTE_PEC_PROVIDER_SIGNING_CERT/KEY); --signature spoils it on purpose for
+tests (tampered: one byte of the signed text changed after signing;
+untrusted: signed by a throwaway self-signed certificate; none: a
+placeholder that is not a signature, as in the public samples).
 
-Python 3 standard library only.
+Python 3 standard library and the `openssl` command only.
 
     pec_sim.py --env /tmp/ponte-pec/env run --scenario ok --once
     pec_sim.py --env /tmp/ponte-pec/env run --scenario ok --for 60 --state s.json
@@ -142,6 +147,8 @@ class Env:
         self.court = (get("PONTE_PEC_COURT_USER"), get("PONTE_PEC_COURT_PASSWORD"))
         self.provider = (get("PONTE_PEC_PROVIDER_USER"), get("PONTE_PEC_PROVIDER_PASSWORD"))
         self.office_user = values.get("PONTE_PEC_OFFICE_USER")
+        self.signing = (values.get("PONTE_PEC_PROVIDER_SIGNING_CERT"),
+                        values.get("PONTE_PEC_PROVIDER_SIGNING_KEY"))
 
     def tls_context(self) -> ssl.SSLContext:
         try:
@@ -466,6 +473,71 @@ def daticert(
     return "\n".join(lines).encode("utf-8")
 
 
+class Signer:
+    """Signs provider messages like a PEC provider: a detached PKCS#7
+    signature (SHA-256) over the multipart/mixed part, by `openssl smime`."""
+
+    MODES = ("valid", "tampered", "untrusted", "none")
+
+    def __init__(self, cert: str | None, key: str | None, mode: str = "valid"):
+        if mode not in self.MODES:
+            raise SimError(f"unknown signature mode {mode}", 2)
+        self.mode = mode
+        self.cert, self.key = cert, key
+        self._tmp = None
+        if mode in ("valid", "tampered") and not (cert and key):
+            raise SimError("PONTE_PEC_PROVIDER_SIGNING_CERT/KEY missing in the env file; "
+                           + HELP, 2)
+        if mode == "untrusted":
+            self._tmp = tempfile.TemporaryDirectory(prefix="pec_sim-")
+            self.cert = os.path.join(self._tmp.name, "stranger.pem")
+            self.key = os.path.join(self._tmp.name, "stranger.key")
+            run_openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                         "-subj", "/C=IT/O=Falso gestore/CN=Falso gestore firma ricevute",
+                         "-addext", "keyUsage=critical,digitalSignature,nonRepudiation",
+                         "-addext", "extendedKeyUsage=emailProtection",
+                         "-keyout", self.key, "-out", self.cert])
+
+    def close(self) -> None:
+        """Removes the throwaway certificate of `untrusted`, if any."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def p7s(self, content: bytes) -> tuple[bytes, bytes]:
+        """(content as sent, DER signature)."""
+        if self.mode == "none":
+            return content, b"pec_sim: placeholder, not a CMS signature"
+        with tempfile.NamedTemporaryFile(prefix="pec_sim-", suffix=".mime") as f:
+            f.write(content)
+            f.flush()
+            der = run_openssl(["smime", "-sign", "-binary", "-md", "sha256",
+                               "-signer", self.cert, "-inkey", self.key,
+                               "-outform", "DER", "-in", f.name])
+        if self.mode == "tampered":
+            # The first letter of the human-readable text, case flipped.
+            at = content.index(b"quoted-printable" + CRLF + CRLF) + len(b"quoted-printable") + 4
+            while not content[at:at + 1].isalpha():
+                at += 1
+            content = content[:at] + content[at:at + 1].swapcase() + content[at + 1:]
+        return content, der
+
+
+def run_openssl(args: list[str]) -> bytes:
+    import subprocess
+
+    try:
+        done = subprocess.run(["openssl", *args], capture_output=True, check=False)
+    except OSError as e:
+        raise SimError(f"cannot run openssl: {e}", 2) from e
+    if done.returncode != 0:
+        raise SimError(f"openssl {args[0]} failed: {done.stderr.decode(errors='replace')}")
+    return done.stdout
+
+
+SIGNER: Signer = Signer(None, None, "none")
+
+
 def provider_message(
     headers: list[tuple[str, str]],
     text: str,
@@ -505,11 +577,13 @@ def provider_message(
          ("MIME-Version", "1.0")],
         multipart(mix_b, parts),
     )
-    # Placeholder signature (the public samples' are truncated too).
+    # The signed content is the part as it travels: from its first header to
+    # the CRLF before the next delimiter (which belongs to the delimiter).
+    mixed, signature = SIGNER.p7s(mixed)
     p7s = part([("Content-Type", 'application/pkcs7-signature; name="smime.p7s"'),
                 ("Content-Transfer-Encoding", "base64"),
                 ("Content-Disposition", 'attachment; filename="smime.p7s"')],
-               b64_lines(b"pec_sim: placeholder, not a CMS signature"))
+               b64_lines(signature))
     top = headers + [
         ("MIME-Version", "1.0"),
         ("Content-Type", 'multipart/signed; protocol="application/pkcs7-signature"; '
@@ -896,6 +970,8 @@ def one_pass(env: Env, args, state: State, lock: Lock) -> int:
 
 
 def cmd_run(env: Env, args) -> int:
+    global SIGNER
+    SIGNER = Signer(*env.signing, mode=args.signature)
     state = State(args.state)
     lock = Lock(env)
     if args.duration is None:
@@ -978,6 +1054,9 @@ def parse_args(argv: list[str]):
     r.add_argument("--case-number", default=None,
                    help="NumeroRuolo of an accepted deposit (default: random n/current year)")
     r.add_argument("--state", help="JSON file remembering handled Message-IDs")
+    r.add_argument("--signature", choices=Signer.MODES, default="valid",
+                   help="the provider's S/MIME signature: valid (default), tampered after "
+                        "signing, by an untrusted certificate, or none (a placeholder)")
     r.add_argument("--idmsgmitt", choices=("message-id", "identificativo"), default="message-id",
                    help="what EsitoAtto/IdMsgMitt carries: the deposit's Message-ID (default) "
                         "or the provider's identificativo")

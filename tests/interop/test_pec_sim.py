@@ -7,8 +7,10 @@ Builds every message a scenario sends for a synthetic deposit and reads it
 back with Python's `email` package and ElementTree: headers, MIME layout
 (multipart/signed > multipart/mixed > alternative + daticert.xml
 [+ postacert.eml]; smime.p7s), daticert.xml and EsitoAtto.xml content in DTD
-order. The end-to-end check against ponte-pec's parser is the Rust test
-tests/tests/it/pec_sim.rs.
+order; the provider's signature in each --signature mode, checked with the
+`openssl smime -verify` command. The end-to-end check against ponte-pec's
+parser is the Rust test tests/tests/it/pec_sim.rs, which also runs this
+self-test.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import base64
 import email
 import email.policy
 import hashlib
+import os
+import subprocess
 import sys
+import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -149,6 +154,58 @@ class Builders(unittest.TestCase):
         self.assertEqual(names["refused"][-1], "esito-intervento-refused")
         self.assertEqual(names["no-receipts"], [])
         self.assertEqual(names["rda-only"], ["accettazione"])
+
+
+class Signatures(unittest.TestCase):
+    """The provider's smime.p7s, verified by the openssl command against a
+    provider CA made here."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = cls.tmp.name
+        cls.ca = os.path.join(d, "ca.pem")
+
+        def ossl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=Test provider CA", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign", "-keyout", os.path.join(d, "ca.key"),
+             "-out", cls.ca)
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=Test provider signer",
+             "-keyout", os.path.join(d, "signer.key"), "-out", os.path.join(d, "signer.csr"))
+        Path(d, "ext").write_text("keyUsage=critical,digitalSignature\n"
+                                  "extendedKeyUsage=emailProtection\n")
+        ossl("x509", "-req", "-in", os.path.join(d, "signer.csr"), "-CA", cls.ca,
+             "-CAkey", os.path.join(d, "ca.key"), "-CAcreateserial", "-days", "2",
+             "-extfile", os.path.join(d, "ext"), "-out", os.path.join(d, "signer.pem"))
+        cls.signing = (os.path.join(d, "signer.pem"), os.path.join(d, "signer.key"))
+
+    @classmethod
+    def tearDownClass(cls):
+        pec_sim.SIGNER.close()
+        pec_sim.SIGNER = pec_sim.Signer(None, None, "none")
+        cls.tmp.cleanup()
+
+    def receipt(self, mode: str) -> bytes:
+        pec_sim.SIGNER.close()
+        pec_sim.SIGNER = pec_sim.Signer(*self.signing, mode=mode)
+        ans = pec_sim.Answerer(Env(), pec_sim.Deposit(b"1", DEPOSIT, ""), "1234/2026")
+        return ans.avvenuta_consegna()
+
+    def verifies(self, raw: bytes) -> bool:
+        path = os.path.join(self.tmp.name, "msg.eml")
+        Path(path).write_bytes(raw)
+        done = subprocess.run(["openssl", "smime", "-verify", "-in", path, "-CAfile", self.ca,
+                               "-out", os.devnull], capture_output=True)
+        return done.returncode == 0
+
+    def test_valid_verifies_and_every_spoiled_mode_does_not(self):
+        self.assertTrue(self.verifies(self.receipt("valid")))
+        for mode in ("tampered", "untrusted", "none"):
+            with self.subTest(mode=mode):
+                self.assertFalse(self.verifies(self.receipt(mode)))
 
 
 if __name__ == "__main__":

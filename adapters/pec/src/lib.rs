@@ -11,7 +11,8 @@
 //!    on the [`SubmitOutcome`];
 //! 3. poll the box with [`ImapMailbox::fetch`], store each raw message,
 //!    classify it with [`parse_message`], correlate it by
-//!    [`PecReceipt::refers_to`] / [`CourtCorrelation`], then
+//!    [`PecReceipt::refers_to`] / [`CourtCorrelation`], check the
+//!    provider's signature with [`verify_provider_signature`], then
 //!    [`ImapMailbox::mark_processed`].
 //!
 //! Nothing here logs message content: logs carry Message-IDs, outcome
@@ -24,6 +25,7 @@ pub mod compose;
 pub mod imap;
 pub mod outbox;
 pub mod parse;
+pub mod signature;
 pub mod smtp;
 pub mod tls;
 pub mod xml;
@@ -39,6 +41,9 @@ pub use parse::{
     CertifiedMessage, CourtContent, CourtCorrelation, CourtMessage, CourtMessageKind, Daticert,
     EsitoAtto, EsitoOutcome, OtherMessage, ParseError, ParsedMessage, PecKind, PecReceipt,
     TransportKind, parse_message,
+};
+pub use signature::{
+    ProviderSigner, ProviderTrust, SignatureError, TrustError, verify_provider_signature,
 };
 pub use smtp::{
     SmtpConfig, SmtpCredentials, SmtpError, SmtpSecurity, SmtpStage, SmtpSubmitter, SmtpTimeouts,

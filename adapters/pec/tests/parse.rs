@@ -5,23 +5,14 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use ponte_pec::parse::{MAX_MESSAGE_BYTES, daticert_from_xml};
 use ponte_pec::{
     CourtContent, CourtMessageKind, EsitoOutcome, MessageId, ParseError, ParsedMessage, PecKind,
     TransportKind, parse_message,
 };
 
-fn samples() -> PathBuf {
-    let dir = std::env::var("PONTE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.join("pec/samples")
-}
-
 fn read(name: &str) -> Vec<u8> {
-    let p = samples().join(name);
+    let p = common::samples().join(name);
     std::fs::read(&p)
         .unwrap_or_else(|e| panic!("sample {} missing ({e}); set PONTE_SHARED", p.display()))
 }

@@ -26,7 +26,7 @@ use serde::Deserialize;
 pub use access::{AccessRule, Method, RoutePattern};
 pub use load::{ConfigError, ConfigErrors, EMBEDDED_DEFAULT, Source, load};
 pub use pct::{PctConfig, SignerConfig};
-pub use pec::{ImapServer, PecConfig, SmtpServer, TlsMode};
+pub use pec::{ImapServer, PecConfig, SignaturePolicy, SmtpServer, TlsMode};
 
 use crate::identity::{AgencyId, CertFingerprint, Role};
 

@@ -107,6 +107,30 @@ pub struct ImapServer {
     /// How often the box is read.
     #[serde(default = "five_seconds", with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// PEM file of the CAs that issue the PEC providers' signing
+    /// certificates (in production, those of AgID's list of PEC providers):
+    /// every message in the box must carry a provider's S/MIME signature
+    /// that verifies against them. Required unless `provider_signatures`
+    /// is `record`.
+    #[serde(default)]
+    pub provider_ca_file: Option<PathBuf>,
+    /// What an unverified provider signature does: `require` (default) puts
+    /// the message in quarantine, never applied to a deposit; `record` only
+    /// records the result with the message (a pilot whose trust list is
+    /// not loaded yet).
+    #[serde(default)]
+    pub provider_signatures: SignaturePolicy,
+}
+
+/// What a message without a verified provider signature does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignaturePolicy {
+    /// Quarantined, never applied.
+    #[default]
+    Require,
+    /// Applied; the result of the check is recorded with the message.
+    Record,
 }
 
 fn inbox() -> String {

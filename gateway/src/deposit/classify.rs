@@ -2,14 +2,56 @@
 //! Message-ID it refers to, the event, and the values worth keeping.
 //! Pure: the raw bytes in, an [`InboundMessage`] out.
 
-use ponte_pec::{CourtContent, CourtMessageKind, EsitoOutcome, ParsedMessage, PecKind};
+use std::sync::Arc;
+
+use ponte_pec::{
+    CourtContent, CourtMessageKind, EsitoOutcome, ParsedMessage, PecKind, ProviderSigner,
+    ProviderTrust,
+};
 
 use super::state::Event;
 use crate::store::InboundMessage;
 
+/// How the PEC provider's signature on each message is checked
+/// (`[pec.imap] provider_ca_file`, `provider_signatures`).
+#[derive(Clone, Debug)]
+pub struct SignatureCheck {
+    trust: Option<Arc<ProviderTrust>>,
+    require: bool,
+}
+
+impl SignatureCheck {
+    /// Checks against `trust` (nothing verifies without it); with
+    /// `require`, a message that does not verify is quarantined.
+    pub fn new(trust: Option<ProviderTrust>, require: bool) -> Self {
+        Self {
+            trust: trust.map(Arc::new),
+            require,
+        }
+    }
+
+    /// The signer, or the bounded code of why there is none.
+    fn check(&self, raw: &[u8]) -> Result<ProviderSigner, &'static str> {
+        let trust = self
+            .trust
+            .as_deref()
+            .ok_or("provider_signature_unchecked")?;
+        ponte_pec::verify_provider_signature(raw, trust).map_err(|e| e.code())
+    }
+}
+
 /// Classifies `raw` (message `uid` of `mailbox`). Never fails: a message
-/// that cannot be parsed is returned with a problem, for quarantine.
-pub fn classify(mailbox: &str, uid_validity: u32, uid: u32, raw: Vec<u8>) -> InboundMessage {
+/// that cannot be parsed, or (under `require`) whose provider signature does
+/// not verify, is returned with a problem, for quarantine. The signature's
+/// result is kept in the values: `provider-signer` and
+/// `provider-signer-sha256`, or `provider-signature` with the code.
+pub fn classify(
+    mailbox: &str,
+    uid_validity: u32,
+    uid: u32,
+    raw: Vec<u8>,
+    signatures: &SignatureCheck,
+) -> InboundMessage {
     let mut message = InboundMessage {
         mailbox: mailbox.to_owned(),
         uid_validity,
@@ -25,6 +67,29 @@ pub fn classify(mailbox: &str, uid_validity: u32, uid: u32, raw: Vec<u8>) -> Inb
     match ponte_pec::parse_message(&raw) {
         Err(e) => message.problem = Some(e.code().to_owned()),
         Ok(parsed) => describe(&parsed, &mut message),
+    }
+    match signatures.check(&raw) {
+        Ok(signer) => {
+            message
+                .values
+                .push(("provider-signer".to_owned(), signer.subject));
+            message
+                .values
+                .push(("provider-signer-sha256".to_owned(), signer.fingerprint));
+        }
+        Err(code) => {
+            tracing::warn!(
+                uid,
+                code,
+                "PEC message without a verified provider signature."
+            );
+            message
+                .values
+                .push(("provider-signature".to_owned(), code.to_owned()));
+            if signatures.require && message.problem.is_none() {
+                message.problem = Some(code.to_owned());
+            }
+        }
     }
     message.raw = raw;
     message
@@ -192,8 +257,47 @@ mod tests {
     }
 
     fn classified(raw: String) -> InboundMessage {
-        classify("INBOX", 1, 1, raw.into_bytes())
+        classify(
+            "INBOX",
+            1,
+            1,
+            raw.into_bytes(),
+            &SignatureCheck::new(None, false),
+        )
     }
+
+    #[test]
+    fn an_unverified_signature_is_recorded_and_under_require_quarantines() {
+        let raw = envelope("tribunale@pec.test", &court_message("tribunale@pec.test"));
+        let recorded = classified(raw.clone());
+        assert_eq!(recorded.problem, None);
+        assert_eq!(recorded.event, Some(Event::ChecksPassed));
+        assert!(recorded.values.contains(&(
+            "provider-signature".to_owned(),
+            "provider_signature_unchecked".to_owned()
+        )));
+
+        let trust = ponte_pec::ProviderTrust::from_pem(TEST_CA.as_bytes()).unwrap();
+        let required = classify(
+            "INBOX",
+            1,
+            1,
+            raw.into_bytes(),
+            &SignatureCheck::new(Some(trust), true),
+        );
+        // Unsigned (multipart/mixed): quarantined, whatever it says.
+        assert_eq!(
+            required.problem.as_deref(),
+            Some("provider_signature_missing")
+        );
+        assert!(required.values.contains(&(
+            "provider-signature".to_owned(),
+            "provider_signature_missing".to_owned()
+        )));
+    }
+
+    /// Any CA certificate: nothing here is signed by it.
+    const TEST_CA: &str = include_str!("../../../tests/fixtures/pec/unrelated-ca.pem");
 
     #[test]
     fn a_court_message_names_its_certified_sender() {

@@ -13,5 +13,6 @@ pub mod outbox;
 pub mod receipts;
 pub mod state;
 
+pub use classify::SignatureCheck;
 pub use outbox::Outbox;
 pub use receipts::Receipts;

@@ -10,7 +10,7 @@
 use ponte_pec::{FetchSelector, ImapConfig, ImapMailbox};
 use time::OffsetDateTime;
 
-use super::classify::classify;
+use super::classify::{SignatureCheck, classify};
 use crate::evidence::format_time;
 use crate::metrics::Metrics;
 use crate::store::{DepositStore, Ingested};
@@ -26,6 +26,8 @@ pub struct Receipts<S> {
     pub imap: ImapConfig,
     /// How often the box is read.
     pub poll_interval: std::time::Duration,
+    /// How the provider's signature on each message is checked.
+    pub signatures: SignatureCheck,
     /// Counters.
     pub metrics: Metrics,
     /// Woken after messages were applied (the outbox may have work).
@@ -82,6 +84,7 @@ impl<S: DepositStore + Clone> Receipts<S> {
                     fetched.uid_validity,
                     fetched.uid,
                     fetched.raw.clone(),
+                    &self.signatures,
                 );
                 let kind = message.kind.clone();
                 let outcome = self

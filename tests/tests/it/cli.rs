@@ -101,6 +101,58 @@ url = "mysql://db"
 }
 
 #[test]
+fn check_config_requires_the_pec_providers_cas_to_verify_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ponte.toml");
+    let not_pem = dir.path().join("providers.pem");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let check = |imap_extra: &str| {
+        // The shipped configuration (which passes) with a [pec] that
+        // deposits and reads receipts.
+        let shipped =
+            std::fs::read_to_string(super::harness::workspace_root().join("config/ponte.toml"))
+                .unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                r#"{shipped}
+[pec]
+smtp = {{ host = "smtp.pec.test", port = 587, security = "starttls", username = "u", password_env = "XP_SMTP_PASSWORD" }}
+imap = {{ host = "imap.pec.test", port = 993, username = "u", password_env = "XP_IMAP_PASSWORD"{imap_extra} }}
+"#
+            ),
+        )
+        .unwrap();
+        let out = Command::new(ponte_bin())
+            .args(["serve", "--check-config", "--config"])
+            .arg(&path)
+            .env("XP_SMTP_PASSWORD", "x")
+            .env("XP_IMAP_PASSWORD", "x")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, err, _) = check("");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("pec.imap.provider_ca_file: missing while pec.imap.provider_signatures"),
+        "{err}"
+    );
+    let (code, err, _) = check(&format!(", provider_ca_file = \"{}\"", not_pem.display()));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("pec.imap.provider_ca_file:"), "{err}");
+    let (code, err, out) = check(", provider_signatures = \"record\"");
+    assert!(!err.contains("provider_ca_file"), "{err}");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("provider_signatures = \"record\""), "{out}");
+}
+
+#[test]
 fn check_config_accepts_the_shipped_configuration() {
     let out = Command::new(ponte_bin())
         .args(["serve", "--check-config", "--config"])

@@ -64,7 +64,7 @@ max_attempts = {attempts}
 reconcile_window = "{window}"
 lease = "30s"
 smtp = {{ host = "{host}", port = {port}, security = "starttls", tls_name = "{name}", ca_file = "{ca}", username = "{user}", password_env = "PEC_TEST_SMTP_PASSWORD" }}
-imap = {{ host = "{host}", port = {imaps}, tls_name = "{name}", ca_file = "{ca}", username = "{user}", password_env = "PEC_TEST_IMAP_PASSWORD", poll_interval = "200ms" }}
+imap = {{ host = "{host}", port = {imaps}, tls_name = "{name}", ca_file = "{ca}", username = "{user}", password_env = "PEC_TEST_IMAP_PASSWORD", poll_interval = "200ms", provider_ca_file = "{provider_ca}" }}
 "#,
         backoff = setup.retry_backoff,
         attempts = setup.max_attempts,
@@ -76,6 +76,7 @@ imap = {{ host = "{host}", port = {imaps}, tls_name = "{name}", ca_file = "{ca}"
         imaps = env.port("PONTE_PEC_IMAPS_PORT"),
         name = env.get("PONTE_PEC_TLS_NAME"),
         ca = env.get("PONTE_PEC_CA"),
+        provider_ca = env.get("PONTE_PEC_PROVIDER_SIGNING_CA"),
     );
     Server::start(Options {
         dir,
@@ -496,6 +497,64 @@ async fn failed_checks_clerk_refusal_exhausted_attempts_refused_login_cancellati
                 .status,
             403
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receipts_whose_provider_signature_does_not_verify_are_quarantined_and_move_nothing() {
+    let _lock = pec_lock().await;
+    let server = start(None, Setup::default());
+    let tampered = submit(&server, "capacity-imperia-rebaudo.json").await;
+    let untrusted = submit(&server, "capacity-la-spezia-bertoni.json").await;
+    let ids = message_ids(&server, &[tampered.clone(), untrusted.clone()]).await;
+    // Every receipt and court envelope of the first deposit altered after
+    // the provider signed it; those of the second signed by a certificate
+    // no trusted PEC provider CA issued. Each says "accepted by the clerk".
+    let _forger = Simulator::start_with(
+        "ok",
+        &server.dir.path().join("sim-tampered.json"),
+        &ids[..1],
+        &["--signature", "tampered"],
+    );
+    let _stranger = Simulator::start_with(
+        "ok",
+        &server.dir.path().join("sim-untrusted.json"),
+        &ids[1..],
+        &["--signature", "untrusted"],
+    );
+    let count = |list: &serde_json::Value, reason: &str| {
+        list["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["reason"] == reason)
+            .count()
+    };
+    let list = get_until(&server, "upp-genova", "/filings/quarantine", 120, |l| {
+        count(l, "provider_signature_invalid") >= 4 && count(l, "provider_signer_untrusted") >= 4
+    })
+    .await;
+    // RdA, RdAC, esito controlli, esito intervento of each deposit.
+    assert_eq!(
+        (
+            count(&list, "provider_signature_invalid"),
+            count(&list, "provider_signer_untrusted")
+        ),
+        (4, 4),
+        "{list}"
+    );
+    // Nothing moved: both deposits are still only sent, no case number.
+    for task in [&tampered, &untrusted] {
+        let task = get(&server, "asl3-genovese", &format!("/fhir/Task/{task}"))
+            .await
+            .json();
+        assert_ne!(task["status"], "completed", "{task}");
+        assert_eq!(output(&task, "case-number"), None, "{task}");
+        let filing_id = output(&task, "filing").unwrap();
+        let filing = get(&server, "upp-genova", &format!("/filings/{filing_id}"))
+            .await
+            .json();
+        assert_eq!(filing["deposit"]["state"], "sent", "{filing}");
     }
 }
 

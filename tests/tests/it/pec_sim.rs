@@ -156,6 +156,12 @@ async fn collect(
     wait: Duration,
 ) -> Vec<ParsedMessage> {
     let deadline = Instant::now() + wait;
+    // Every answer carries the provider's signature, made by the `openssl`
+    // command: it must verify against the test provider's CA.
+    let trust = ponte_pec::ProviderTrust::from_file(Path::new(
+        &PecEnv::load().get("PONTE_PEC_PROVIDER_SIGNING_CA"),
+    ))
+    .unwrap();
     let mut found: BTreeMap<u32, ParsedMessage> = BTreeMap::new();
     let mut foreign = std::collections::HashSet::new();
     loop {
@@ -169,6 +175,9 @@ async fn collect(
             }
             match parse_message(&m.raw) {
                 Ok(p) if ours(&p, id) => {
+                    if let Err(e) = ponte_pec::verify_provider_signature(&m.raw, &trust) {
+                        panic!("the simulator's message UID {}: {e}", m.uid);
+                    }
                     found.insert(m.uid, p);
                 }
                 _ => {
@@ -656,5 +665,23 @@ async fn court_may_name_the_deposit_by_the_provider_identificativo() {
             CourtMessageKind::EsitoControlliAutomatici,
             CourtMessageKind::EsitoInterventoUfficio
         ]
+    );
+}
+
+#[test]
+fn the_simulators_offline_self_test_passes() {
+    // Message layout, daticert.xml and EsitoAtto.xml order, and the
+    // signature modes checked with `openssl smime -verify`.
+    let out = Command::new(python())
+        .args(["-m", "unittest", "-v", "tests/interop/test_pec_sim.py"])
+        .current_dir(workspace_root())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("Ran 5 tests"), "{report}");
+    assert!(
+        report.contains("test_valid_verifies_and_every_spoiled_mode_does_not"),
+        "{report}"
     );
 }

@@ -4,6 +4,16 @@
 
 use base64::Engine as _;
 
+/// `../shared/pec/samples` (or `$PONTE_SHARED/pec/samples`).
+pub fn samples() -> std::path::PathBuf {
+    let dir = std::env::var("PONTE_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+        });
+    dir.join("pec/samples")
+}
+
 /// Base64 in 76-character CRLF lines.
 pub fn b64(data: &[u8]) -> String {
     let s = base64::engine::general_purpose::STANDARD.encode(data);
