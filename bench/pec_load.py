@@ -234,7 +234,7 @@ max_attempts = 8
 reconcile_window = "900s"
 lease = "900s"
 smtp = {{ host = "{env.host}", port = {env.submission_port}, security = "starttls", tls_name = "{env.tls_name}", ca_file = "{env.ca}", username = "{env.office_user}", password_env = "BENCH_PEC_PASSWORD" }}
-imap = {{ host = "{env.host}", port = {env.imaps_port}, tls_name = "{env.tls_name}", ca_file = "{env.ca}", username = "{env.office_user}", password_env = "BENCH_PEC_PASSWORD", mailbox = "{mailbox}", poll_interval = "{imap_poll}" }}
+imap = {{ host = "{env.host}", port = {env.imaps_port}, tls_name = "{env.tls_name}", ca_file = "{env.ca}", username = "{env.office_user}", password_env = "BENCH_PEC_PASSWORD", mailbox = "{mailbox}", poll_interval = "{imap_poll}", provider_ca_file = "{env.signing_ca}" }}
 """
 
 
@@ -455,6 +455,9 @@ def main() -> int:
     args = p.parse_args()
 
     env = pec_sim.Env(args.env)
+    # Receipts signed as a provider signs them, so that the gateway verifies
+    # each one (as in production) instead of quarantining it.
+    pec_sim.SIGNER = pec_sim.Signer(*env.signing)
     raw_env = dict(l.split("=", 1) for l in Path(args.env).read_text().splitlines() if "=" in l and not l.startswith("#"))
     office = (raw_env["PONTE_PEC_OFFICE_USER"], raw_env["PONTE_PEC_OFFICE_PASSWORD"])
     run = dt.datetime.now().strftime("%Y%m%dT%H%M%S")

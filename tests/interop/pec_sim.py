@@ -149,6 +149,7 @@ class Env:
         self.office_user = values.get("PONTE_PEC_OFFICE_USER")
         self.signing = (values.get("PONTE_PEC_PROVIDER_SIGNING_CERT"),
                         values.get("PONTE_PEC_PROVIDER_SIGNING_KEY"))
+        self.signing_ca = values.get("PONTE_PEC_PROVIDER_SIGNING_CA")
 
     def tls_context(self) -> ssl.SSLContext:
         try:

@@ -79,13 +79,18 @@ impl<S: DepositStore + Clone> Receipts<S> {
                 .await
                 .map_err(|e| e.code())?;
             for fetched in &batch.messages {
-                let message = classify(
-                    &self.imap.mailbox,
-                    fetched.uid_validity,
-                    fetched.uid,
-                    fetched.raw.clone(),
-                    &self.signatures,
-                );
+                // Parsing and the signature check read the whole message
+                // (a complete RdAC carries the deposit again): off the
+                // runtime's threads.
+                let (mailbox_name, signatures) =
+                    (self.imap.mailbox.clone(), self.signatures.clone());
+                let (uid_validity, uid, raw) =
+                    (fetched.uid_validity, fetched.uid, fetched.raw.clone());
+                let message = tokio::task::spawn_blocking(move || {
+                    classify(&mailbox_name, uid_validity, uid, raw, &signatures)
+                })
+                .await
+                .map_err(|_| "classify_panicked")?;
                 let kind = message.kind.clone();
                 let outcome = self
                     .store

@@ -37,20 +37,22 @@ impl SubmissionStore for SqliteStore {
         key: String,
     ) -> Result<Option<IdempotentAnswer>> {
         self.read(move |conn| {
-            conn.query_row(
+            // Looked up for every submission that carries a key: kept
+            // prepared on each reader connection.
+            conn.prepare_cached(
                 "SELECT request_sha256, task_id, status, response, receipt FROM idempotency \
                  WHERE agency = ?1 AND key = ?2",
-                [agency, key],
-                |row| {
-                    Ok(IdempotentAnswer {
-                        request_sha256: row.get(0)?,
-                        task_id: row.get(1)?,
-                        status: row.get(2)?,
-                        response: row.get(3)?,
-                        receipt: row.get(4)?,
-                    })
-                },
             )
+            .map_err(classify)?
+            .query_row([agency, key], |row| {
+                Ok(IdempotentAnswer {
+                    request_sha256: row.get(0)?,
+                    task_id: row.get(1)?,
+                    status: row.get(2)?,
+                    response: row.get(3)?,
+                    receipt: row.get(4)?,
+                })
+            })
             .optional()
             .map_err(classify)
         })
