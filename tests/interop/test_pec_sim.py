@@ -9,7 +9,7 @@ back with Python's `email` package and ElementTree: headers, MIME layout
 [+ postacert.eml]; smime.p7s), daticert.xml and EsitoAtto.xml content in DTD
 order; the provider's signature in each --signature mode, checked with the
 `openssl smime -verify` command. The end-to-end check against ponte-pec's
-parser is the Rust test tests/tests/it/pec_sim.rs, which also runs this
+parser is the Rust test tests/tests/it/pec_sim/, which also runs this
 self-test.
 """
 
