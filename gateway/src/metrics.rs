@@ -43,6 +43,10 @@ pub struct Metrics {
     pub receipts: IntCounterVec,
     /// `ponte_pec_read_errors_total{code}`: failures reading the PEC box.
     pub receipt_errors: IntCounterVec,
+    /// `ponte_pec_signatures_total{result}`: provider signatures checked on
+    /// messages read from the PEC box (`verified`, or the code of why not:
+    /// a forged receipt shows here first).
+    pub provider_signatures: IntCounterVec,
 }
 
 // === impl Metrics ===
@@ -131,6 +135,13 @@ impl Metrics {
             ),
             &["code"],
         )?;
+        let provider_signatures = IntCounterVec::new(
+            Opts::new(
+                "ponte_pec_signatures_total",
+                "PEC provider signatures checked on messages read from the box, by result (verified or the refusal code).",
+            ),
+            &["result"],
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "ponte_build_info",
@@ -152,6 +163,7 @@ impl Metrics {
         registry.register(Box::new(deposit_attempts.clone()))?;
         registry.register(Box::new(receipts.clone()))?;
         registry.register(Box::new(receipt_errors.clone()))?;
+        registry.register(Box::new(provider_signatures.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -170,6 +182,7 @@ impl Metrics {
             deposit_attempts,
             receipts,
             receipt_errors,
+            provider_signatures,
         })
     }
 

@@ -228,6 +228,16 @@ async fn a_report_reaches_the_clerk_and_the_case_number_reaches_the_sender() {
     assert_eq!(deposit["state"], "accepted-by-clerk", "{filing}");
     assert_eq!(deposit["case_number"], "1234/2026");
     assert_eq!(deposit["attempts"], 1);
+    // Each of the four answers carried a provider signature that verified.
+    let (_, metrics) = server.admin_get("/metrics");
+    assert_eq!(
+        super::harness::metric(
+            &metrics,
+            "ponte_pec_signatures_total",
+            &[("result", "verified")]
+        ),
+        4.0
+    );
     let kinds: Vec<&str> = deposit["messages"]
         .as_array()
         .unwrap()
@@ -543,6 +553,17 @@ async fn receipts_whose_provider_signature_does_not_verify_are_quarantined_and_m
         (4, 4),
         "{list}"
     );
+    // Counted for the security team's alerts, by result.
+    let (_, metrics) = server.admin_get("/metrics");
+    let signatures = |result| {
+        super::harness::metric(
+            &metrics,
+            "ponte_pec_signatures_total",
+            &[("result", result)],
+        )
+    };
+    assert_eq!(signatures("provider_signature_invalid"), 4.0);
+    assert_eq!(signatures("provider_signer_untrusted"), 4.0);
     // Nothing moved: both deposits are still only sent, no case number.
     for task in [&tampered, &untrusted] {
         let task = get(&server, "asl3-genovese", &format!("/fhir/Task/{task}"))
