@@ -125,11 +125,16 @@ fn check_provider_trust(
     use crate::config::SignaturePolicy;
     match (&imap.provider_ca_file, imap.provider_signatures) {
         (Some(path), _) => {
-            if let Err(e) = ponte_pec::ProviderTrust::from_file(path) {
-                errors.push(
+            match ponte_pec::ProviderTrust::from_files(path, imap.provider_crl_file.as_deref()) {
+                Ok(_) => {}
+                Err(e @ ponte_pec::TrustError::Crl { .. }) => errors.push(
+                    ConfigError::new("pec.imap.provider_crl_file", e.to_string())
+                        .expected("a PEM file of the PEC providers' CAs' CRLs"),
+                ),
+                Err(e) => errors.push(
                     ConfigError::new("pec.imap.provider_ca_file", e.to_string())
                         .expected("a PEM file of the PEC providers' CA certificates"),
-                );
+                ),
             }
         }
         (None, SignaturePolicy::Require) => errors.push(
@@ -142,7 +147,17 @@ fn check_provider_trust(
                  providers): receipts whose signature does not verify are quarantined",
             ),
         ),
-        (None, SignaturePolicy::Record) => {}
+        (None, SignaturePolicy::Record) => {
+            if imap.provider_crl_file.is_some() {
+                errors.push(
+                    ConfigError::new(
+                        "pec.imap.provider_crl_file",
+                        "set without pec.imap.provider_ca_file",
+                    )
+                    .expected("the CAs the CRLs belong to, in provider_ca_file"),
+                );
+            }
+        }
     }
     if imap.provider_signatures == SignaturePolicy::Record {
         notes.push(
@@ -462,9 +477,9 @@ fn receipts(
     let trust = imap
         .provider_ca_file
         .as_deref()
-        .map(ponte_pec::ProviderTrust::from_file)
+        .map(|cas| ponte_pec::ProviderTrust::from_files(cas, imap.provider_crl_file.as_deref()))
         .transpose()
-        .context("pec.imap.provider_ca_file")?;
+        .context("pec.imap.provider_ca_file, provider_crl_file")?;
     Ok(Some(crate::deposit::Receipts {
         store: store.clone(),
         imap: settings,

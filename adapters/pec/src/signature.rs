@@ -15,16 +15,18 @@
 //! MIME structure is read with mail-parser, the signature with OpenSSL
 //! (`PKCS7_verify`: the signed content's digest, the signature, and the
 //! signer's chain to a trusted CA with the S/MIME signing purpose, at the
-//! current time). Revocation is not checked:
-//! the providers' CRLs are not fetched.
+//! current time). Revocation is checked against the CRLs given with the
+//! trust anchors ([`ProviderTrust::from_files`]); nothing is fetched.
 
 use std::path::Path;
 
 use mail_parser::{MessageParser, MessagePart, MimeHeaders as _, PartType};
 use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
+use openssl::ssl::SslFiletype;
 use openssl::stack::Stack;
 use openssl::x509::X509;
-use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
+use openssl::x509::verify::X509VerifyFlags;
 use sha2::{Digest, Sha256};
 
 /// The trusted CAs of PEC providers' signing certificates.
@@ -58,34 +60,75 @@ pub enum TrustError {
     /// No certificate at all.
     #[error("no certificate found")]
     Empty,
+    /// The CRL file cannot be loaded.
+    #[error("CRLs {path}: {reason}")]
+    Crl {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TrustError> {
+    std::fs::read(path).map_err(|source| TrustError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 impl ProviderTrust {
     /// Trusts every certificate of a PEM bundle.
     pub fn from_pem(pem: &[u8]) -> Result<Self, TrustError> {
-        let certs = X509::stack_from_pem(pem).map_err(|e| TrustError::Pem(e.to_string()))?;
+        Self::build(pem, None)
+    }
+
+    /// Trusts every certificate of the PEM file at `path`.
+    pub fn from_file(path: &Path) -> Result<Self, TrustError> {
+        Self::build(&read(path)?, None)
+    }
+
+    /// Trusts every certificate of the PEM file `cas`, and checks signers
+    /// against the CRLs of the PEM file `crls`. With CRLs, every CA below
+    /// the trust anchors must have a current one: a signer whose CRL is
+    /// missing or past its next update does not verify (fail closed).
+    pub fn from_files(cas: &Path, crls: Option<&Path>) -> Result<Self, TrustError> {
+        Self::build(&read(cas)?, crls)
+    }
+
+    fn build(pem: &[u8], crls: Option<&Path>) -> Result<Self, TrustError> {
+        let pem_error = |e: openssl::error::ErrorStack| TrustError::Pem(reasons(&e));
+        let certs = X509::stack_from_pem(pem).map_err(pem_error)?;
         if certs.is_empty() {
             return Err(TrustError::Empty);
         }
-        let mut builder = X509StoreBuilder::new().map_err(|e| TrustError::Pem(e.to_string()))?;
+        let mut builder = X509StoreBuilder::new().map_err(pem_error)?;
         for cert in &certs {
+            builder.add_cert(cert.clone()).map_err(pem_error)?;
+        }
+        if let Some(path) = crls {
+            // `load_crl_file` takes the path as UTF-8.
+            let utf8 = path.to_str().ok_or_else(|| TrustError::Crl {
+                path: path.display().to_string(),
+                reason: "the path is not UTF-8".to_owned(),
+            })?;
+            let crl_error = |e: openssl::error::ErrorStack| TrustError::Crl {
+                path: utf8.to_owned(),
+                reason: reasons(&e),
+            };
             builder
-                .add_cert(cert.clone())
-                .map_err(|e| TrustError::Pem(e.to_string()))?;
+                .add_lookup(X509Lookup::file())
+                .map_err(crl_error)?
+                .load_crl_file(utf8, SslFiletype::PEM)
+                .map_err(crl_error)?;
+            builder
+                .set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
+                .map_err(crl_error)?;
         }
         Ok(Self {
             store: builder.build(),
             count: certs.len(),
         })
-    }
-
-    /// Trusts every certificate of the PEM file at `path`.
-    pub fn from_file(path: &Path) -> Result<Self, TrustError> {
-        let pem = std::fs::read(path).map_err(|source| TrustError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_pem(&pem)
     }
 
     /// How many certificates are trusted.

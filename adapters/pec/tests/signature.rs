@@ -267,3 +267,67 @@ fn trust_anchors_must_be_pem_certificates() {
     let err = ProviderTrust::from_file(std::path::Path::new("/nonexistent/ca.pem")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/ca.pem"));
 }
+
+#[test]
+fn with_crls_a_revoked_signer_is_refused_and_the_others_verify() {
+    use rcgen::{
+        CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams,
+        SerialNumber,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // One CA, two signing certificates (serials 1 and 2); the CRL revokes 2.
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name = dn("Gestore con CRL CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::from_ca_cert_pem(&ca_cert.pem(), &ca_key).unwrap();
+    let signer = |serial: u64| {
+        let key = KeyPair::generate().unwrap();
+        let mut leaf = CertificateParams::default();
+        leaf.distinguished_name = dn(&format!("firma {serial}"));
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::EmailProtection];
+        leaf.serial_number = Some(SerialNumber::from(serial));
+        Provider {
+            ca_pem: ca_cert.pem(),
+            cert_pem: leaf.signed_by(&key, &issuer).unwrap().pem(),
+            key_pem: key.serialize_pem(),
+        }
+    };
+    let (good, revoked) = (signer(1), signer(2));
+    let now = OffsetDateTime::now_utc();
+    let crl = CertificateRevocationListParams {
+        this_update: now - Duration::minutes(5),
+        next_update: now + Duration::days(7),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from(2u64),
+            revocation_time: now - Duration::minutes(1),
+            reason_code: Some(RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .unwrap();
+    let (cas, crls) = (dir.path().join("cas.pem"), dir.path().join("crls.pem"));
+    std::fs::write(&cas, ca_cert.pem()).unwrap();
+    std::fs::write(&crls, crl.pem().unwrap()).unwrap();
+
+    let trust = ProviderTrust::from_files(&cas, Some(&crls)).unwrap();
+    verify_provider_signature(&sign(&rda(), &good), &trust).unwrap();
+    let err = verify_provider_signature(&sign(&rda(), &revoked), &trust).unwrap_err();
+    assert!(matches!(err, SignatureError::Untrusted(_)), "{err:?}");
+    // Without the CRL the revoked certificate would pass: the check is real.
+    let no_crl = ProviderTrust::from_files(&cas, None).unwrap();
+    verify_provider_signature(&sign(&rda(), &revoked), &no_crl).unwrap();
+    // A CRL file that is not one is refused when the trust is built.
+    std::fs::write(&crls, "not a CRL").unwrap();
+    assert!(matches!(
+        ProviderTrust::from_files(&cas, Some(&crls)),
+        Err(ponte_pec::TrustError::Crl { .. })
+    ));
+}

@@ -114,6 +114,11 @@ pub struct ImapServer {
     /// is `record`.
     #[serde(default)]
     pub provider_ca_file: Option<PathBuf>,
+    /// PEM file of those CAs' CRLs: a signer they revoke does not verify.
+    /// With it, every CA must have a current CRL there (fail closed), so
+    /// keep it refreshed. Default: revocation is not checked.
+    #[serde(default)]
+    pub provider_crl_file: Option<PathBuf>,
     /// What an unverified provider signature does: `require` (default) puts
     /// the message in quarantine, never applied to a deposit; `record` only
     /// records the result with the message (a pilot whose trust list is

@@ -146,6 +146,16 @@ imap = {{ host = "imap.pec.test", port = 993, username = "u", password_env = "XP
     let (code, err, _) = check(&format!(", provider_ca_file = \"{}\"", not_pem.display()));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("pec.imap.provider_ca_file:"), "{err}");
+    // A CRL file that holds no CRL, next to a good CA file.
+    let ca = super::harness::dev_pki().join("ca.pem");
+    let (code, err, _) = check(&format!(
+        ", provider_ca_file = \"{}\", provider_crl_file = \"{}\"",
+        ca.display(),
+        not_pem.display()
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("pec.imap.provider_crl_file:"), "{err}");
+    assert!(!err.contains("pec.imap.provider_ca_file:"), "{err}");
     let (code, err, out) = check(", provider_signatures = \"record\"");
     assert!(!err.contains("provider_ca_file"), "{err}");
     assert_eq!(code, Some(0), "{err}");
