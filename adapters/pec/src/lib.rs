@@ -40,7 +40,7 @@ pub use outbox::{DevOutbox, OutboxDelivery, OutboxError};
 pub use parse::{
     CertifiedMessage, CourtContent, CourtCorrelation, CourtMessage, CourtMessageKind, Daticert,
     EsitoAtto, EsitoOutcome, OtherMessage, ParseError, ParsedMessage, PecKind, PecReceipt,
-    TransportKind, parse_message,
+    ReadMessage, TransportKind, parse_message, read_message,
 };
 pub use signature::{
     ProviderSigner, ProviderTrust, SignatureError, TrustError, verify_provider_signature,

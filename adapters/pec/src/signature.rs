@@ -20,7 +20,7 @@
 
 use std::path::Path;
 
-use mail_parser::{MessageParser, MessagePart, MimeHeaders as _, PartType};
+use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders as _, PartType};
 use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
 use openssl::ssl::SslFiletype;
 use openssl::stack::Stack;
@@ -189,7 +189,21 @@ pub fn verify_provider_signature(
     raw: &[u8],
     trust: &ProviderTrust,
 ) -> Result<ProviderSigner, SignatureError> {
-    let (content, signature) = signed_parts(raw)?;
+    let message = MessageParser::new()
+        .parse(raw)
+        .ok_or(SignatureError::Missing)?;
+    verify_parsed(&message, raw, trust)
+}
+
+/// [`verify_provider_signature`] on a message already parsed from `raw`
+/// (the box's reader parses each message once, see
+/// [`crate::parse::read_message`]).
+pub(crate) fn verify_parsed(
+    message: &Message<'_>,
+    raw: &[u8],
+    trust: &ProviderTrust,
+) -> Result<ProviderSigner, SignatureError> {
+    let (content, signature) = signed_parts(message, raw)?;
     let pkcs7 = Pkcs7::from_der(&signature).map_err(|e| SignatureError::Malformed(reasons(&e)))?;
     let no_extra_certs =
         Stack::<X509>::new().map_err(|e| SignatureError::Malformed(reasons(&e)))?;
@@ -237,11 +251,11 @@ pub fn verify_provider_signature(
 /// for an 8 KB receipt, several ms for a complete RdAC). Should the offsets
 /// ever be off, the digest does not match and the message is refused:
 /// this can fail closed, never open.
-fn signed_parts(raw: &[u8]) -> Result<(&[u8], Vec<u8>), SignatureError> {
+fn signed_parts<'r>(
+    message: &Message<'_>,
+    raw: &'r [u8],
+) -> Result<(&'r [u8], Vec<u8>), SignatureError> {
     let malformed = |why: &str| SignatureError::Malformed(why.to_owned());
-    let message = MessageParser::new()
-        .parse(raw)
-        .ok_or(SignatureError::Missing)?;
     let root = message.root_part();
     if !is_type(root, "multipart", &["signed"]) {
         return Err(SignatureError::Missing);

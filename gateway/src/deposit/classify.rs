@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use ponte_pec::{
-    CourtContent, CourtMessageKind, EsitoOutcome, ParsedMessage, PecKind, ProviderSigner,
-    ProviderTrust,
+    CourtContent, CourtMessageKind, EsitoOutcome, ParsedMessage, PecKind, ProviderTrust,
 };
 
 use super::state::Event;
@@ -29,29 +28,24 @@ impl SignatureCheck {
             require,
         }
     }
-
-    /// The signer, or the bounded code of why there is none.
-    fn check(&self, raw: &[u8]) -> Result<ProviderSigner, &'static str> {
-        let trust = self
-            .trust
-            .as_deref()
-            .ok_or("provider_signature_unchecked")?;
-        ponte_pec::verify_provider_signature(raw, trust).map_err(|e| e.code())
-    }
 }
+
+/// The signature's result when no trust is configured (`record` only).
+const UNCHECKED: &str = "provider_signature_unchecked";
 
 /// Classifies `raw` (message `uid` of `mailbox`). Never fails: a message
 /// that cannot be parsed, or (under `require`) whose provider signature does
 /// not verify, is returned with a problem, for quarantine. The signature's
-/// result is kept in the values: `provider-signer` and
-/// `provider-signer-sha256`, or `provider-signature` with the code.
+/// result is kept in the values (`provider-signer` and
+/// `provider-signer-sha256`, or `provider-signature` with the code) and
+/// returned as a bounded label: `verified` or the code.
 pub fn classify(
     mailbox: &str,
     uid_validity: u32,
     uid: u32,
     raw: Vec<u8>,
     signatures: &SignatureCheck,
-) -> InboundMessage {
+) -> (InboundMessage, &'static str) {
     let mut message = InboundMessage {
         mailbox: mailbox.to_owned(),
         uid_validity,
@@ -64,35 +58,42 @@ pub fn classify(
         values: Vec::new(),
         problem: None,
     };
-    match ponte_pec::parse_message(&raw) {
+    let read = ponte_pec::read_message(&raw, signatures.trust.as_deref());
+    match read.parsed {
         Err(e) => message.problem = Some(e.code().to_owned()),
         Ok(parsed) => describe(&parsed, &mut message),
     }
-    match signatures.check(&raw) {
-        Ok(signer) => {
+    let result = match read.signature {
+        Some(Ok(signer)) => {
             message
                 .values
                 .push(("provider-signer".to_owned(), signer.subject));
             message
                 .values
                 .push(("provider-signer-sha256".to_owned(), signer.fingerprint));
+            "verified"
         }
-        Err(code) => {
+        Some(Err(e)) => {
             tracing::warn!(
                 uid,
-                code,
+                code = e.code(),
                 "PEC message without a verified provider signature."
             );
-            message
-                .values
-                .push(("provider-signature".to_owned(), code.to_owned()));
-            if signatures.require && message.problem.is_none() {
-                message.problem = Some(code.to_owned());
-            }
+            e.code()
+        }
+        // No trust configured: `record`, announced once at start.
+        None => UNCHECKED,
+    };
+    if result != "verified" {
+        message
+            .values
+            .push(("provider-signature".to_owned(), result.to_owned()));
+        if signatures.require && message.problem.is_none() {
+            message.problem = Some(result.to_owned());
         }
     }
     message.raw = raw;
-    message
+    (message, result)
 }
 
 fn describe(parsed: &ParsedMessage, out: &mut InboundMessage) {
@@ -264,6 +265,7 @@ mod tests {
             raw.into_bytes(),
             &SignatureCheck::new(None, false),
         )
+        .0
     }
 
     #[test]
@@ -278,13 +280,14 @@ mod tests {
         )));
 
         let trust = ponte_pec::ProviderTrust::from_pem(TEST_CA.as_bytes()).unwrap();
-        let required = classify(
+        let (required, result) = classify(
             "INBOX",
             1,
             1,
             raw.into_bytes(),
             &SignatureCheck::new(Some(trust), true),
         );
+        assert_eq!(result, "provider_signature_missing");
         // Unsigned (multipart/mixed): quarantined, whatever it says.
         assert_eq!(
             required.problem.as_deref(),

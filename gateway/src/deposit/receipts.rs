@@ -86,14 +86,14 @@ impl<S: DepositStore + Clone> Receipts<S> {
                     (self.imap.mailbox.clone(), self.signatures.clone());
                 let (uid_validity, uid, raw) =
                     (fetched.uid_validity, fetched.uid, fetched.raw.clone());
-                let message = tokio::task::spawn_blocking(move || {
+                let (message, signature) = tokio::task::spawn_blocking(move || {
                     classify(&mailbox_name, uid_validity, uid, raw, &signatures)
                 })
                 .await
                 .map_err(|_| "classify_panicked")?;
                 self.metrics
                     .provider_signatures
-                    .with_label_values(&[signature_result(&message)])
+                    .with_label_values(&[signature])
                     .inc();
                 let kind = message.kind.clone();
                 let outcome = self
@@ -159,21 +159,4 @@ impl<S: DepositStore + Clone> Receipts<S> {
         self.applied.notify_one();
         Ok(())
     }
-}
-
-/// `verified`, or the bounded code [`classify`] recorded for the message.
-fn signature_result(message: &crate::store::InboundMessage) -> &'static str {
-    const CODES: [&str; 5] = [
-        "provider_signature_missing",
-        "provider_signature_malformed",
-        "provider_signature_invalid",
-        "provider_signer_untrusted",
-        "provider_signature_unchecked",
-    ];
-    message
-        .values
-        .iter()
-        .find(|(name, _)| name == "provider-signature")
-        .and_then(|(_, code)| CODES.into_iter().find(|c| c == code))
-        .unwrap_or("verified")
 }

@@ -12,6 +12,7 @@ mod court;
 mod daticert;
 
 use std::borrow::Cow;
+use std::panic::AssertUnwindSafe;
 
 use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders as _, PartType};
 
@@ -21,6 +22,7 @@ pub use court::{
 };
 pub use daticert::{Daticert, DaticertTime, Destinatario, PecKind};
 
+use crate::signature::{ProviderSigner, ProviderTrust, SignatureError, verify_parsed};
 use crate::xml::XmlError;
 
 /// Largest raw message parsed. A "ricevuta completa" of a 60 MB deposit
@@ -209,16 +211,45 @@ pub fn daticert_from_xml(bytes: &[u8]) -> Result<Daticert, ParseError> {
 
 /// Classifies one raw RFC 5322 message. Never panics.
 pub fn parse_message(raw: &[u8]) -> Result<ParsedMessage, ParseError> {
-    if raw.len() > MAX_MESSAGE_BYTES {
-        return Err(ParseError::TooLarge(raw.len()));
-    }
-    std::panic::catch_unwind(|| parse_inner(raw)).unwrap_or(Err(ParseError::Internal))
+    read_message(raw, None).parsed
 }
 
-fn parse_inner(raw: &[u8]) -> Result<ParsedMessage, ParseError> {
-    let message = MessageParser::default()
-        .parse(raw)
-        .ok_or(ParseError::Unparseable)?;
+/// A message read once for both questions the box asks of it.
+#[derive(Debug)]
+pub struct ReadMessage {
+    /// What it is ([`parse_message`]).
+    pub parsed: Result<ParsedMessage, ParseError>,
+    /// Who signed it ([`verify_provider_signature`]), when a trust was
+    /// given.
+    pub signature: Option<Result<ProviderSigner, SignatureError>>,
+}
+
+/// Classifies one raw message and, with `trust`, verifies its provider's
+/// signature, parsing its MIME structure once for both. Never panics.
+pub fn read_message(raw: &[u8], trust: Option<&ProviderTrust>) -> ReadMessage {
+    let refused = |parsed: ParseError, why: &str| ReadMessage {
+        parsed: Err(parsed),
+        signature: trust.map(|_| Err(SignatureError::Malformed(why.to_owned()))),
+    };
+    if raw.len() > MAX_MESSAGE_BYTES {
+        return refused(ParseError::TooLarge(raw.len()), "message too large");
+    }
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        match MessageParser::default().parse(raw) {
+            None => ReadMessage {
+                parsed: Err(ParseError::Unparseable),
+                signature: trust.map(|_| Err(SignatureError::Missing)),
+            },
+            Some(message) => ReadMessage {
+                parsed: parse_inner(&message),
+                signature: trust.map(|t| verify_parsed(&message, raw, t)),
+            },
+        }
+    }))
+    .unwrap_or_else(|_| refused(ParseError::Internal, "internal error while reading"))
+}
+
+fn parse_inner(message: &Message<'_>) -> Result<ParsedMessage, ParseError> {
     // A real message has at least one of these (RFC 5322 requires From
     // and Date); bytes that merely look like headers are refused.
     let known = [
@@ -236,20 +267,20 @@ fn parse_inner(raw: &[u8]) -> Result<ParsedMessage, ParseError> {
     }) {
         return Err(ParseError::Unparseable);
     }
-    let x_ricevuta = raw_header(&message, "X-Ricevuta").map(|v| v.to_ascii_lowercase());
-    let x_trasporto = raw_header(&message, "X-Trasporto").map(|v| v.to_ascii_lowercase());
-    let referenced = raw_header(&message, "X-Riferimento-Message-ID").map(|v| strip_brackets(&v));
+    let x_ricevuta = raw_header(message, "X-Ricevuta").map(|v| v.to_ascii_lowercase());
+    let x_trasporto = raw_header(message, "X-Trasporto").map(|v| v.to_ascii_lowercase());
+    let referenced = raw_header(message, "X-Riferimento-Message-ID").map(|v| strip_brackets(&v));
     let message_id = message.message_id().map(str::to_owned);
     let subject = message.subject().map(str::to_owned);
 
-    let daticert = match find_part(&message, "daticert.xml") {
+    let daticert = match find_part(message, "daticert.xml") {
         Some(part) => Some(daticert::parse(part.contents())?),
         None => None,
     };
 
     if let Some(daticert) = daticert {
         if daticert.kind == PecKind::PostaCertificata {
-            let (inner, court) = inner_and_court(&message, subject.as_deref())?;
+            let (inner, court) = inner_and_court(message, subject.as_deref())?;
             return Ok(ParsedMessage::Certified(CertifiedMessage {
                 transport: TransportKind::PostaCertificata,
                 daticert: Some(daticert),
@@ -286,7 +317,7 @@ fn parse_inner(raw: &[u8]) -> Result<ParsedMessage, ParseError> {
     }
 
     if x_trasporto.as_deref() == Some("errore") {
-        let (inner, court) = inner_and_court(&message, subject.as_deref())?;
+        let (inner, court) = inner_and_court(message, subject.as_deref())?;
         return Ok(ParsedMessage::Certified(CertifiedMessage {
             transport: TransportKind::Anomalia,
             daticert: None,
@@ -300,11 +331,11 @@ fn parse_inner(raw: &[u8]) -> Result<ParsedMessage, ParseError> {
     if x_ricevuta.is_some() || x_trasporto.is_some() {
         return Err(ParseError::MissingDaticert);
     }
-    let court = court::find(&message, subject.as_deref(), referenced.as_deref())?;
+    let court = court::find(message, subject.as_deref(), referenced.as_deref())?;
     Ok(ParsedMessage::Other(OtherMessage {
         message_id,
         subject,
-        from: first_address(&message),
+        from: first_address(message),
         court,
     }))
 }
