@@ -25,18 +25,24 @@ pub fn check(config: &Config) -> Result<Vec<String>, ConfigErrors> {
     let mut errors = Vec::new();
     if will_create_dev_pki(config) {
         // The TLS files and the log key do not exist yet: nothing to check
-        // there; the rest is checked as usual.
+        // there.
         notes.push(format!(
             "the development PKI will be created in {} on start",
             config.dev_pki.dir.display()
         ));
-        check_pec(config, &mut notes, &mut errors);
-        return if errors.is_empty() {
-            Ok(notes)
-        } else {
-            Err(ConfigErrors(errors))
-        };
+    } else {
+        check_tls_and_log_key(config, &mut notes, &mut errors);
     }
+    check_pec(config, &mut notes, &mut errors);
+    if errors.is_empty() {
+        Ok(notes)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// `[tls]` and `[evidence] key`: the files parse and fit together.
+fn check_tls_and_log_key(config: &Config, notes: &mut Vec<String>, errors: &mut Vec<ConfigError>) {
     if let Err(e) = tls::server_config(&config.tls) {
         errors.push(ConfigError::new("tls", e.to_string()).expected(
             "readable PEM files: a certificate chain, its private key, CA certificates and CRLs",
@@ -51,12 +57,6 @@ pub fn check(config: &Config) -> Result<Vec<String>, ConfigErrors> {
             ConfigError::new("evidence.key", e.to_string())
                 .expected("an Ed25519 private key, PKCS#8 PEM"),
         ),
-    }
-    check_pec(config, &mut notes, &mut errors);
-    if errors.is_empty() {
-        Ok(notes)
-    } else {
-        Err(ConfigErrors(errors))
     }
 }
 
