@@ -20,6 +20,7 @@ pub mod identity;
 pub mod intake;
 pub mod metrics;
 pub mod pct_cli;
+pub mod retention;
 pub mod run;
 pub mod store;
 pub mod telemetry;

@@ -47,6 +47,12 @@ pub struct Metrics {
     /// messages read from the PEC box (`verified`, or the code of why not:
     /// a forged receipt shows here first).
     pub provider_signatures: IntCounterVec,
+    /// `ponte_retention_purged_cases_total`: finished cases whose content
+    /// in clear was purged under the retention policy.
+    pub retention_purged_cases: IntCounter,
+    /// `ponte_retention_purged_bytes_total`: bytes of content those purges
+    /// removed.
+    pub retention_purged_bytes: IntCounter,
 }
 
 // === impl Metrics ===
@@ -142,6 +148,14 @@ impl Metrics {
             ),
             &["result"],
         )?;
+        let retention_purged_cases = IntCounter::new(
+            "ponte_retention_purged_cases_total",
+            "Finished cases whose content in clear was purged under the retention policy.",
+        )?;
+        let retention_purged_bytes = IntCounter::new(
+            "ponte_retention_purged_bytes_total",
+            "Bytes of content removed by retention purges.",
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "ponte_build_info",
@@ -164,6 +178,8 @@ impl Metrics {
         registry.register(Box::new(receipts.clone()))?;
         registry.register(Box::new(receipt_errors.clone()))?;
         registry.register(Box::new(provider_signatures.clone()))?;
+        registry.register(Box::new(retention_purged_cases.clone()))?;
+        registry.register(Box::new(retention_purged_bytes.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -183,6 +199,8 @@ impl Metrics {
             receipts,
             receipt_errors,
             provider_signatures,
+            retention_purged_cases,
+            retention_purged_bytes,
         })
     }
 

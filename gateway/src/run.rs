@@ -34,10 +34,28 @@ pub fn check(config: &Config) -> Result<Vec<String>, ConfigErrors> {
         check_tls_and_log_key(config, &mut notes, &mut errors);
     }
     check_pec(config, &mut notes, &mut errors);
+    notes.push(retention_note(config));
     if errors.is_empty() {
         Ok(notes)
     } else {
         Err(ConfigErrors(errors))
+    }
+}
+
+/// What `[retention]` will do, said at every check and start: keeping
+/// health data without a period is a choice the operator must see.
+fn retention_note(config: &Config) -> String {
+    match config.retention.content_days {
+        Some(days) => format!(
+            "retention: the content in clear of a case is purged {days} day(s) after it is finished, checked every {}",
+            humantime::format_duration(config.retention.interval)
+        ),
+        None => {
+            "retention: retention.content_days is not set, so the content in clear of finished \
+                 cases (submissions and filing artefacts, health data) is kept without limit; set \
+                 the period your data controller decided"
+                .to_owned()
+        }
     }
 }
 
@@ -218,6 +236,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         anyhow::bail!("invalid configuration:\n{}", ConfigErrors(pec_errors));
     }
     pec_notes.iter().for_each(|n| tracing::info!("{n}"));
+    match config.retention.content_days {
+        Some(_) => tracing::info!("{}", retention_note(&config)),
+        None => tracing::warn!("{}", retention_note(&config)),
+    }
     let key = Arc::new(
         LogKey::load(&config.evidence.key, &config.evidence.origin)
             .context("loading the evidence log key")?,
@@ -305,6 +327,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let pipeline_task = pipeline.map(|p| tokio::spawn(p.run(shutdown_signal())));
     let outbox_task = outbox.map(|o| tokio::spawn(o.run(shutdown_signal())));
     let receipts_task = receipts.map(|r| tokio::spawn(r.run(shutdown_signal())));
+    let retention_task = config.retention.content_days.map(|content_days| {
+        let retention = crate::retention::Retention {
+            store: store.clone(),
+            content_days,
+            interval: config.retention.interval,
+            metrics: metrics.clone(),
+        };
+        tokio::spawn(retention.run(shutdown_signal()))
+    });
     // An import by `ponte registry import` (another process) reaches the
     // routes and the pipeline within seconds, without a restart.
     let refresher = state_courts.map(|courts| {
@@ -346,7 +377,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(task) = pipeline_task {
         task.await.context("filing pipeline")?;
     }
-    for (name, task) in [("outbox", outbox_task), ("receipt reader", receipts_task)] {
+    for (name, task) in [
+        ("outbox", outbox_task),
+        ("receipt reader", receipts_task),
+        ("retention", retention_task),
+    ] {
         if let Some(task) = task {
             task.await.with_context(|| name.to_owned())?;
         }

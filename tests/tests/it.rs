@@ -22,5 +22,6 @@ mod it {
     mod pec;
     mod pec_sim;
     mod registry;
+    mod retention;
     mod smtp_stall;
 }

@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::{
     AccessRule, AdminConfig, AgencyConfig, Config, DevPkiConfig, EvidenceConfig, FhirConfig, Mode,
-    PctConfig, PecConfig, ServerConfig, SignerConfig, StoreConfig, TlsConfig,
+    PctConfig, PecConfig, RetentionConfig, ServerConfig, SignerConfig, StoreConfig, TlsConfig,
 };
 
 /// The development configuration compiled into the binary: the same text as
@@ -186,8 +186,21 @@ fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<(), Stri
 fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<Config> {
     let before = errors.len();
     let known: HashSet<&str> = [
-        "mode", "server", "tls", "admin", "store", "dev_pki", "evidence", "fhir", "pct", "signer",
-        "pec", "office", "agencies", "access",
+        "mode",
+        "server",
+        "tls",
+        "admin",
+        "store",
+        "dev_pki",
+        "evidence",
+        "fhir",
+        "pct",
+        "signer",
+        "pec",
+        "retention",
+        "office",
+        "agencies",
+        "access",
     ]
     .into();
     for (key, value) in &table {
@@ -204,6 +217,7 @@ fn deserialize_sections(table: Table, errors: &mut Vec<ConfigError>) -> Option<C
             "pct" => check::<PctConfig>(key, value, errors),
             "signer" => check::<SignerConfig>(key, value, errors),
             "pec" => check::<PecConfig>(key, value, errors),
+            "retention" => check::<RetentionConfig>(key, value, errors),
             "office" => check::<ponte_mappings::OfficeProfile>(key, value, errors),
             "agencies" => check::<Vec<AgencyConfig>>(key, value, errors),
             "access" => check::<Vec<AccessRule>>(key, value, errors),
@@ -285,6 +299,7 @@ fn validate(config: &Config, errors: &mut Vec<ConfigError>) {
             "evidence.checkpoint_entries",
             config.evidence.checkpoint_entries == 0,
         ),
+        ("retention.interval", config.retention.interval.is_zero()),
     ] {
         if zero {
             errors.push(ConfigError::new(key, "must not be zero").expected("a positive value"));

@@ -67,6 +67,9 @@ pub struct Config {
     /// PEC deposits and receipts.
     #[serde(default)]
     pub pec: PecConfig,
+    /// How long the content in clear of a finished case is kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// The proximity office filing on the citizens' behalf (its name, codice
     /// fiscale, address, officers, PEC address). Filings cannot be built
     /// without it.
@@ -244,6 +247,33 @@ impl Default for EvidenceConfig {
             checkpoint_interval: Duration::from_secs(60),
             checkpoint_entries: 10_000,
             tsa_url: None,
+        }
+    }
+}
+
+/// Retention of the content in clear that Ponte keeps for each case: the
+/// submission's original bytes and parsed Bundle, and the filing's artefacts
+/// other than the court's encrypted envelope (`docs/retention.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Whole days a case stays finished (filing failed, or deposit accepted
+    /// by the clerk, refused, failed or cancelled) before its content is
+    /// purged; 0 purges it at the next pass. Unset: content is kept until
+    /// this is set. The period is the data controller's decision, so there
+    /// is no default.
+    pub content_days: Option<u32>,
+    /// How often the purge looks for cases whose period has run out.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            content_days: None,
+            // A case's content outlives its period by at most this much.
+            interval: Duration::from_secs(3600),
         }
     }
 }

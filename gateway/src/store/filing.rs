@@ -199,6 +199,10 @@ pub struct ArtefactInfo {
     pub sha256: String,
     /// Bytes.
     pub size: u64,
+    /// When its content was purged under the retention policy (RFC 3339);
+    /// absent while it is kept. The name, digest and size stay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purged_at: Option<String>,
 }
 
 /// Which filings to list.

@@ -11,6 +11,7 @@
 
 mod deposit;
 mod filing;
+mod retention;
 mod sqlite;
 mod submission;
 mod types;
@@ -27,6 +28,7 @@ pub use filing::{
     ArtefactInfo, CourtRef, FilingFilter, FilingProblem, FilingRecord, FilingState, NewArtefact,
     NewFiling, NewRegistryImport, RegistrySnapshot, SubmissionRecord, WorkItem,
 };
+pub use retention::{PurgePolicy, PurgedCase, RetentionStore};
 pub use sqlite::{LogFile, SqliteStore};
 pub use submission::{Accepted, IdempotentAnswer, NewSubmission, TaskFilter, TaskRecord};
 pub use types::{
@@ -47,6 +49,10 @@ pub enum Error {
     /// The record asked for does not exist (the caller's reference).
     #[error("record not found")]
     NotFound,
+    /// The record exists but its content was purged under the retention
+    /// policy (the caller asked for what is no longer kept).
+    #[error("content purged under the retention policy")]
+    Purged,
     /// A proof or range asked for lies beyond the log (the caller's numbers).
     #[error("index or size beyond the log")]
     OutOfRange,
@@ -73,6 +79,7 @@ impl Error {
         match self {
             Error::Conflict => "store_conflict",
             Error::NotFound => "not_found",
+            Error::Purged => "content_purged",
             Error::OutOfRange => "out_of_range",
             Error::Unavailable(_) => "store_unavailable",
             Error::SchemaTooNew { .. } => "store_schema_too_new",
@@ -86,6 +93,7 @@ impl Error {
             Error::Unavailable(_) => true,
             Error::Conflict
             | Error::NotFound
+            | Error::Purged
             | Error::OutOfRange
             | Error::SchemaTooNew { .. }
             | Error::Other(_) => false,
@@ -360,6 +368,7 @@ pub trait Store:
     + FilingStore
     + DepositStore
     + RegistryStore
+    + RetentionStore
     + Health
     + Clone
 {
@@ -372,6 +381,7 @@ impl<T> Store for T where
         + FilingStore
         + DepositStore
         + RegistryStore
+        + RetentionStore
         + Health
         + Clone
 {

@@ -16,6 +16,7 @@ mod filings;
 mod log_file;
 mod migrations;
 mod registry;
+mod retention;
 mod submissions;
 mod writer;
 
@@ -480,13 +481,18 @@ fn exchange_from_row(row: &Row<'_>) -> rusqlite::Result<Exchange> {
 }
 
 /// WAL for concurrent readers; `synchronous = FULL` so a commit survives a
-/// power loss, not only a process crash.
+/// power loss, not only a process crash; `secure_delete` so that content
+/// deleted or overwritten (a purge under the retention policy, a rebuilt
+/// filing's artefacts) is overwritten with zeros in the file instead of
+/// lingering in free pages.
 fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(classify)?;
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(classify)?;
     conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(classify)?;
+    conn.pragma_update(None, "secure_delete", "ON")
         .map_err(classify)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(classify)?;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client::{self, Identity};
-use super::flow::{get, get_until, output, status_is, submit, task_until};
-use super::harness::{Options, Server, ponte_bin, workspace_root};
+use super::flow::{check_bundle_offline, get, get_until, output, status_is, submit, task_until};
+use super::harness::{Options, Server, workspace_root};
 use super::pec::{PecEnv, pec_lock};
 
 const COURT: &str = "tribunale@pec.ponte.test";
@@ -32,6 +32,8 @@ pub(super) struct Setup {
     pub max_attempts: u32,
     /// `pec.reconcile_window`.
     pub reconcile_window: &'static str,
+    /// More environment variables for the server (`PONTE_…` overrides).
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Setup {
@@ -42,6 +44,7 @@ impl Default for Setup {
             retry_backoff: "1s",
             max_attempts: 3,
             reconcile_window: "4s",
+            env: Vec::new(),
         }
     }
 }
@@ -82,7 +85,7 @@ imap = {{ host = "{host}", port = {imaps}, tls_name = "{name}", ca_file = "{ca}"
         dir,
         pec: Some(pec),
         court_pec: Some(COURT.to_owned()),
-        env: vec![
+        env: [
             (
                 "PEC_TEST_SMTP_PASSWORD".to_owned(),
                 setup
@@ -90,7 +93,15 @@ imap = {{ host = "{host}", port = {imaps}, tls_name = "{name}", ca_file = "{ca}"
                     .map_or(office_password.clone(), str::to_owned),
             ),
             ("PEC_TEST_IMAP_PASSWORD".to_owned(), office_password),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            setup
+                .env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+        .collect(),
         ..Options::default()
     })
 }
@@ -283,18 +294,7 @@ async fn a_report_reaches_the_clerk_and_the_case_number_reaches_the_sender() {
         4,
         "{names:?}"
     );
-    let file = server.dir.path().join("bundle.json");
-    std::fs::write(&file, &bundle.body).unwrap();
-    let checked = Command::new(ponte_bin())
-        .args(["audit", "check-bundle"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        checked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&checked.stderr)
-    );
+    check_bundle_offline(&server, &bundle.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]

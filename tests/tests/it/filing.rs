@@ -14,7 +14,7 @@ use std::process::Command;
 use sha2::Digest;
 
 use super::client::{self, Identity};
-use super::flow::{get, status_is, submit, task_until};
+use super::flow::{check_bundle_offline, get, status_is, submit, task_until};
 use super::harness::{Options, Server, dev_pki, ponte_bin, run, shared_dir};
 
 /// The Task output of this type; the test fails without it.
@@ -343,11 +343,7 @@ async fn a_comune_without_established_competence_waits_for_the_office_to_choose(
             "{operation} missing from the bundle"
         );
     }
-    let file = server.dir.path().join("bundle.json");
-    std::fs::write(&file, &bundle.body).unwrap();
-    run(Command::new(ponte_bin())
-        .args(["audit", "check-bundle"])
-        .arg(&file));
+    check_bundle_offline(&server, &bundle.body);
 }
 
 /// `SELECT count(*) FROM {sql}` on the store, opened read-only.

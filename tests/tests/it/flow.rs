@@ -120,3 +120,20 @@ pub fn status_is(want: &'static str) -> impl Fn(&serde_json::Value) -> bool {
         status == want
     }
 }
+
+/// Writes an evidence bundle served by `server` to its folder and checks it
+/// offline with `ponte audit check-bundle`, as an auditor would.
+pub fn check_bundle_offline(server: &Server, bundle: &[u8]) {
+    let file = server.dir.path().join("bundle.json");
+    std::fs::write(&file, bundle).unwrap();
+    let checked = std::process::Command::new(super::harness::ponte_bin())
+        .args(["audit", "check-bundle"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}

@@ -59,6 +59,11 @@ pub(crate) fn store_problem(error: &crate::store::Error) -> Problem {
     use crate::store::Error;
     match error {
         Error::NotFound => Problem::new(StatusCode::NOT_FOUND, error.code(), "no such record"),
+        Error::Purged => Problem::new(
+            StatusCode::GONE,
+            error.code(),
+            "the content was purged under the retention policy; its digest and size are kept",
+        ),
         Error::OutOfRange => Problem::new(
             StatusCode::BAD_REQUEST,
             error.code(),

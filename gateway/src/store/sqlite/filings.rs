@@ -180,14 +180,20 @@ impl FilingStore for SqliteStore {
 
     async fn filing_artefact(&self, filing_id: String, name: String) -> Result<(String, Vec<u8>)> {
         self.read(move |conn| {
-            conn.query_row(
-                "SELECT content_type, body FROM filing_artefact WHERE filing_id = ?1 AND name = ?2",
-                params![filing_id, name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(classify)?
-            .ok_or(Error::NotFound)
+            let (content_type, body, purged_at): (String, Vec<u8>, Option<String>) = conn
+                .query_row(
+                    "SELECT content_type, body, purged_at FROM filing_artefact \
+                     WHERE filing_id = ?1 AND name = ?2",
+                    params![filing_id, name],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(classify)?
+                .ok_or(Error::NotFound)?;
+            match purged_at {
+                Some(_) => Err(Error::Purged),
+                None => Ok((content_type, body)),
+            }
         })
         .await
     }
@@ -412,7 +418,7 @@ fn finish(conn: &Connection, appender: &mut Appender<'_>, f: &NewFiling) -> Resu
 fn artefacts(conn: &Connection, filing_id: &str) -> Result<Vec<ArtefactInfo>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT name, content_type, sha256, size FROM filing_artefact \
+            "SELECT name, content_type, sha256, size, purged_at FROM filing_artefact \
              WHERE filing_id = ?1 ORDER BY id",
         )
         .map_err(classify)?;
@@ -423,6 +429,7 @@ fn artefacts(conn: &Connection, filing_id: &str) -> Result<Vec<ArtefactInfo>> {
                 content_type: r.get(1)?,
                 sha256: hex::encode(r.get::<_, Vec<u8>>(2)?),
                 size: r.get::<_, i64>(3)? as u64,
+                purged_at: r.get(4)?,
             })
         })
         .map_err(classify)?;

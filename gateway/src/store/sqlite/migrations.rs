@@ -39,6 +39,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../migrations/sqlite/0007_deposit_failure_and_busta.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/sqlite/0008_retention.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.
