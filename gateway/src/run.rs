@@ -50,12 +50,10 @@ fn retention_note(config: &Config) -> String {
             "retention: the content in clear of a case is purged {days} day(s) after it is finished, checked every {}",
             humantime::format_duration(config.retention.interval)
         ),
-        None => {
-            "retention: retention.content_days is not set, so the content in clear of finished \
-                 cases (submissions and filing artefacts, health data) is kept without limit; set \
-                 the period your data controller decided"
-                .to_owned()
-        }
+        None => "retention.content_days is not set: the content in clear of finished cases \
+             (submissions and filing artefacts, health data) is kept without limit; set the \
+             period your data controller decided"
+            .to_owned(),
     }
 }
 

@@ -175,6 +175,52 @@ fn check_config_accepts_the_shipped_configuration() {
 }
 
 #[test]
+fn check_config_says_what_retention_will_do() {
+    let check = |env: &[(&str, &str)]| {
+        let out = Command::new(ponte_bin())
+            .args(["serve", "--check-config", "--config"])
+            .arg(super::harness::workspace_root().join("config/ponte.toml"))
+            .envs(env.iter().copied())
+            .current_dir(tempfile::tempdir().unwrap().path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = check(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("retention.content_days is not set") && out.contains("kept without limit"),
+        "{out}"
+    );
+    let (code, out, err) = check(&[
+        ("PONTE_RETENTION__CONTENT_DAYS", "30"),
+        ("PONTE_RETENTION__INTERVAL", "15m"),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("purged 30 day(s) after it is finished, checked every 15m"),
+        "{out}"
+    );
+    for (key, value, says) in [
+        (
+            "PONTE_RETENTION__INTERVAL",
+            "0s",
+            "retention.interval: must not be zero",
+        ),
+        ("PONTE_RETENTION__CONTENT_DAYS", "-1", "retention"),
+        ("PONTE_RETENTION__FOREVER", "true", "retention"),
+    ] {
+        let (code, _, err) = check(&[(key, value)]);
+        assert_eq!(code, Some(2), "{key}={value}: {err}");
+        assert!(err.contains(says), "{key}={value}: {err}");
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let out = Command::new(ponte_bin())
         .arg("frobnicate")
