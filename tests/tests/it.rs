@@ -11,6 +11,7 @@ mod it {
     mod curl;
     mod deposit;
     mod deposit_crash;
+    mod deposit_retry;
     mod edge;
     mod evidence;
     mod fhir;

@@ -16,3 +16,16 @@ pub mod state;
 pub use classify::SignatureCheck;
 pub use outbox::Outbox;
 pub use receipts::Receipts;
+
+/// A new Message-ID for a deposit, unique, in the domain of `address` (the
+/// office's PEC address, or the deposit's previous Message-ID). The deposit
+/// carries it in every attempt; the receipts refer to it.
+pub fn new_message_id(address: &str) -> String {
+    let domain = address
+        .rsplit_once('@')
+        .map_or("ponte.localhost", |(_, d)| d);
+    match ponte_pec::MessageId::generate(domain) {
+        Ok(id) => id.as_str().to_owned(),
+        Err(_) => format!("{}@ponte.localhost", uuid::Uuid::now_v7()),
+    }
+}

@@ -210,7 +210,7 @@ impl<S: FilingStore + RegistryStore + Clone> Pipeline<S> {
             .inc();
         let stored = match result {
             Ok(built) => {
-                let message_id = deposit_message_id(&self.builder.office.pec_address);
+                let message_id = crate::deposit::new_message_id(&self.builder.office.pec_address);
                 let stored = self
                     .store
                     .finish_filing(new_filing(&item, Outcome::Ready { built, message_id }))
@@ -315,18 +315,6 @@ fn build_item(builder: &Builder, item: &WorkItem, attempts_left: bool) -> Result
 pub fn filing_date() -> time::Date {
     let cet = time::UtcOffset::from_hms(1, 0, 0).unwrap_or(time::UtcOffset::UTC);
     OffsetDateTime::now_utc().to_offset(cet).date()
-}
-
-/// The Message-ID the deposit will carry in every attempt: unique, in the
-/// office's PEC domain.
-fn deposit_message_id(office_pec: &str) -> String {
-    let domain = office_pec
-        .rsplit_once('@')
-        .map_or("ponte.localhost", |(_, d)| d);
-    match ponte_pec::MessageId::generate(domain) {
-        Ok(id) => id.as_str().to_owned(),
-        Err(_) => format!("{}@ponte.localhost", uuid::Uuid::now_v7()),
-    }
 }
 
 /// How a build ended, with what only that ending has.

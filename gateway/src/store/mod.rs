@@ -321,6 +321,17 @@ pub trait DepositStore: Send + Sync + 'static {
         agency: String,
     ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
 
+    /// The office sends a failed deposit again as a new message,
+    /// `message_id`: queued at once, attempts counted afresh, the Task back
+    /// in progress. [`Error::Conflict`] unless the deposit is `failed` and
+    /// no attempt's outcome was ever unknown.
+    fn retry_deposit(
+        &self,
+        filing_id: String,
+        agency: String,
+        message_id: String,
+    ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
+
     /// The deposit of a filing, with the messages read about it.
     fn deposit(
         &self,

@@ -30,6 +30,7 @@ pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/filings/{id}/evidence", get(evidence::evidence::<S>))
         .route("/filings/{id}/messages/{name}", get(messages::message::<S>))
         .route("/filings/{id}/cancel", post(cancel::<S>))
+        .route("/filings/{id}/retry", post(retry::<S>))
         .route("/filings/quarantine", get(quarantine::<S>))
         .route(
             "/filings/quarantine/{message}",
@@ -53,6 +54,41 @@ async fn cancel<S: Store>(
             StatusCode::CONFLICT,
             "deposit_not_cancellable",
             "only a deposit still queued can be cancelled",
+        )
+        .into_response(),
+        Err(e) => store_problem(&e).into_response(),
+    }
+}
+
+/// `POST /filings/{id}/retry`: the office sends a failed deposit again
+/// (after a PEC outage or a corrected account, say), as a new message with
+/// a new Message-ID. Refused while any earlier attempt may still reach the
+/// court (docs/deposits.md §2).
+async fn retry<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<String>,
+) -> Response {
+    let previous = match state.store.deposit(id.clone()).await {
+        Ok(Some(deposit)) => deposit.message_id,
+        Ok(None) => return store_problem(&crate::store::Error::NotFound).into_response(),
+        Err(e) => return store_problem(&e).into_response(),
+    };
+    let message_id = crate::deposit::new_message_id(&previous);
+    match state
+        .store
+        .retry_deposit(id.clone(), peer.agency().to_string(), message_id.clone())
+        .await
+    {
+        Ok(_) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "filing": id, "deposit": "queued", "message_id": message_id })),
+        )
+            .into_response(),
+        Err(crate::store::Error::Conflict) => Problem::new(
+            StatusCode::CONFLICT,
+            "deposit_not_retriable",
+            "only a failed deposit none of whose attempts may have reached the provider can be sent again",
         )
         .into_response(),
         Err(e) => store_problem(&e).into_response(),

@@ -55,6 +55,18 @@ impl DepositStore for SqliteStore {
             .await
     }
 
+    async fn retry_deposit(
+        &self,
+        filing_id: String,
+        agency: String,
+        message_id: String,
+    ) -> Result<Recorded> {
+        self.run_write(move |conn, appender| {
+            outbox::retry(conn, appender, &filing_id, &agency, &message_id)
+        })
+        .await
+    }
+
     async fn deposit(&self, filing_id: String) -> Result<Option<DepositRecord>> {
         self.read(move |conn| load(conn, &filing_id)).await
     }
@@ -120,14 +132,7 @@ fn update_task(
     outputs: &[(String, String)],
     now: &str,
 ) -> Result<()> {
-    let (task_id, current): (String, String) = conn
-        .query_row(
-            "SELECT t.id, t.outputs FROM filing f JOIN task t ON t.id = f.task_id WHERE f.id = ?1",
-            [filing_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(classify)?;
-    let mut all: Vec<(String, String)> = serde_json::from_str(&current).unwrap_or_default();
+    let (task_id, mut all) = task_outputs(conn, filing_id)?;
     for (name, value) in outputs {
         all.retain(|(n, _)| n != name);
         all.push((name.clone(), value.clone()));
@@ -141,6 +146,31 @@ fn update_task(
     )
     .map_err(classify)?;
     Ok(())
+}
+
+/// Drops the Task outputs named `names` (what a failed attempt left).
+fn remove_task_outputs(conn: &Connection, filing_id: &str, names: &[&str]) -> Result<()> {
+    let (task_id, mut outputs) = task_outputs(conn, filing_id)?;
+    outputs.retain(|(name, _)| !names.contains(&name.as_str()));
+    let outputs = serde_json::to_string(&outputs).map_err(|e| Error::Other(Box::new(e)))?;
+    conn.execute(
+        "UPDATE task SET outputs = ?2 WHERE id = ?1",
+        params![task_id, outputs],
+    )
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The id and outputs of the Task of `filing_id`.
+fn task_outputs(conn: &Connection, filing_id: &str) -> Result<(String, Vec<(String, String)>)> {
+    let (task_id, current): (String, String) = conn
+        .query_row(
+            "SELECT t.id, t.outputs FROM filing f JOIN task t ON t.id = f.task_id WHERE f.id = ?1",
+            [filing_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(classify)?;
+    Ok((task_id, serde_json::from_str(&current).unwrap_or_default()))
 }
 
 #[cfg(test)]

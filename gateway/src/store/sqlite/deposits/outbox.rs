@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::classify;
 use super::super::writer::Appender;
-use super::{current_position, set_state, update_task};
+use super::{current_position, remove_task_outputs, set_state, update_task};
 use crate::deposit::state::{DepositState, FailureKind, Position};
 use crate::evidence::{Entry, Recorded, format_time};
 use crate::store::{
@@ -50,6 +50,66 @@ pub(super) fn cancel(
         kind: "admin".to_owned(),
         operation: Some("deposit-cancelled".to_owned()),
         objects: BTreeMap::from([("filing".to_owned(), filing_id.to_owned())]),
+        outcome: "ok".to_owned(),
+        ..Entry::default()
+    })
+}
+
+/// The office sends a failed deposit again, as a new message `message_id`:
+/// [`Error::Conflict`] unless it is `failed` and no attempt's outcome was
+/// ever unknown (then none of them can reach the court late, and the new
+/// message cannot make a second deposit). Receipts about the old
+/// Message-ID no longer match a deposit and go to quarantine.
+pub(super) fn retry(
+    conn: &Connection,
+    appender: &mut Appender<'_>,
+    filing_id: &str,
+    agency: &str,
+    message_id: &str,
+) -> Result<Recorded> {
+    let found: Option<(String, bool, String, Option<String>)> = conn
+        .query_row(
+            "SELECT state, outcome_unknown, message_id, failure FROM deposit WHERE filing_id = ?1",
+            [filing_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(classify)?;
+    let (state, outcome_unknown, previous, failure) = found.ok_or(Error::NotFound)?;
+    if state != DepositState::Failed.as_str() || outcome_unknown {
+        return Err(Error::Conflict);
+    }
+    let now = format_time(time::OffsetDateTime::now_utc());
+    conn.execute(
+        "UPDATE deposit SET message_id = ?2, state = 'queued', failure = NULL, attempts = 0, \
+         next_attempt_at = ?3, lease_until = NULL, reconcile_until = NULL, last_error = NULL, \
+         sent_at = NULL, accepted_at = NULL, provider_id = NULL, id_busta = NULL, \
+         id_busta_court = NULL, delivered_at = NULL, delivery_receipt = NULL, \
+         esito_code = NULL, case_number = NULL, updated_at = ?3 WHERE filing_id = ?1",
+        params![filing_id, message_id, now],
+    )
+    .map_err(classify)?;
+    update_task(
+        conn,
+        filing_id,
+        DepositState::Queued,
+        &[("deposit-message-id".to_owned(), message_id.to_owned())],
+        &now,
+    )?;
+    remove_task_outputs(conn, filing_id, &["deposit-error"])?;
+    let mut objects = BTreeMap::from([
+        ("filing".to_owned(), filing_id.to_owned()),
+        ("message-id".to_owned(), message_id.to_owned()),
+        ("previous-message-id".to_owned(), previous),
+    ]);
+    if let Some(failure) = failure {
+        objects.insert("failure".to_owned(), failure);
+    }
+    appender.append(Entry {
+        agency: Some(agency.to_owned()),
+        kind: "admin".to_owned(),
+        operation: Some("deposit-retried".to_owned()),
+        objects,
         outcome: "ok".to_owned(),
         ..Entry::default()
     })

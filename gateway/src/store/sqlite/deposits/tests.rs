@@ -392,3 +392,128 @@ async fn an_acceptance_names_the_deposit_message_even_if_its_attempt_was_never_r
         "{outputs:?}"
     );
 }
+
+#[tokio::test]
+async fn the_office_retries_only_a_failed_deposit_none_of_whose_attempts_may_reach_the_court() {
+    use crate::store::{Error, EvidenceStore};
+    let mut f = Fixture::new();
+    // a: refused on sending (the account's password was wrong): nothing
+    // reached the provider.
+    let a = f.deposit("filing-a", COURT_A, "queued");
+    f.attempt(
+        &a,
+        AttemptOutcome::Permanent {
+            code: "smtp_auth_rejected".into(),
+        },
+    )
+    .await;
+    f.seed
+        .execute(
+            "UPDATE task SET outputs = '[[\"deposit-error\",\"smtp_auth_rejected\"]]' \
+             WHERE id = 'task-filing-a'",
+            [],
+        )
+        .unwrap();
+    // b: failed after an attempt whose outcome was unknown; c: on its way.
+    let b = f.deposit("filing-b", COURT_B, "failed");
+    f.seed
+        .execute(
+            "UPDATE deposit SET outcome_unknown = 1, failure = 'outcome-unknown' \
+             WHERE filing_id = ?1",
+            [&b],
+        )
+        .unwrap();
+    let c = f.deposit("filing-c", COURT_A, "accepted-by-provider");
+    let store = f.store.clone();
+    let retry = |filing: &str, id: &str| {
+        store.retry_deposit(filing.to_owned(), "upp-genova".into(), id.to_owned())
+    };
+    for filing in [&b, &c] {
+        assert!(
+            matches!(
+                retry(filing, "x@office.ponte.test").await,
+                Err(Error::Conflict)
+            ),
+            "{filing}"
+        );
+    }
+    assert!(matches!(
+        retry("filing-x", "x@office.ponte.test").await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(f.column(&b, "message_id"), Some(message_id(&b)));
+
+    let fresh = "again-a@office.ponte.test";
+    let recorded = retry(&a, fresh).await.unwrap();
+    let deposit = f.store.deposit(a.clone()).await.unwrap().unwrap();
+    assert_eq!(
+        (deposit.state, deposit.failure),
+        (DepositState::Queued, None)
+    );
+    assert_eq!((deposit.message_id.as_str(), deposit.attempts), (fresh, 0));
+    assert_eq!(deposit.last_error, None);
+    let (status, outputs): (String, String) = f
+        .seed
+        .query_row(
+            "SELECT status, outputs FROM task WHERE id = 'task-filing-a'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "in-progress");
+    let outputs: Vec<(String, String)> = serde_json::from_str(&outputs).unwrap();
+    assert_eq!(
+        outputs,
+        [("deposit-message-id".to_owned(), fresh.to_owned())]
+    );
+    let entry = f.store.evidence_entry(recorded.index).await.unwrap();
+    let entry: serde_json::Value = serde_json::from_slice(&entry.entry).unwrap();
+    assert_eq!(entry["operation"], "deposit-retried");
+    assert_eq!(entry["agency"], "upp-genova");
+    assert_eq!(entry["objects"]["previous-message-id"], message_id(&a));
+    assert_eq!(entry["objects"]["message-id"], fresh);
+    assert_eq!(entry["objects"]["failure"], "permanent");
+
+    // A late receipt about the old message no longer moves the deposit.
+    assert_eq!(f.ingest(accettazione(&a)).await, Ingested::Quarantined);
+    assert_eq!(f.state(&a).await.0, DepositState::Queued);
+    // The new message goes out (due now; the fixture's clock is T0), and
+    // its receipt applies.
+    f.seed
+        .execute(
+            "UPDATE deposit SET next_attempt_at = ?2 WHERE filing_id = ?1",
+            [&a, T0],
+        )
+        .unwrap();
+    f.attempt(
+        &a,
+        AttemptOutcome::Accepted {
+            reply: "250 ok".into(),
+        },
+    )
+    .await;
+    assert_eq!(f.state(&a).await.0, DepositState::Sent);
+    let got = f
+        .store
+        .ingest_message(InboundMessage {
+            mailbox: "INBOX".to_owned(),
+            uid_validity: 1,
+            uid: 99,
+            raw: b"acceptance of the new message".to_vec(),
+            kind: "accettazione".to_owned(),
+            refers_to: Some(fresh.to_owned()),
+            court_address: None,
+            event: Some(Event::Accepted),
+            values: Vec::new(),
+            problem: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        Ingested::Applied {
+            filing_id: a.clone(),
+            state: Some(DepositState::AcceptedByProvider)
+        }
+    );
+}
