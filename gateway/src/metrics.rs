@@ -50,6 +50,9 @@ pub struct Metrics {
     /// `ponte_retention_purged_cases_total`: finished cases whose content
     /// in clear was purged under the retention policy.
     pub retention_purged_cases: IntCounter,
+    /// `ponte_retention_purged_messages_total`: messages dismissed from the
+    /// quarantine whose raw bytes were purged.
+    pub retention_purged_messages: IntCounter,
     /// `ponte_retention_purged_bytes_total`: bytes of content those purges
     /// removed.
     pub retention_purged_bytes: IntCounter,
@@ -152,6 +155,10 @@ impl Metrics {
             "ponte_retention_purged_cases_total",
             "Finished cases whose content in clear was purged under the retention policy.",
         )?;
+        let retention_purged_messages = IntCounter::new(
+            "ponte_retention_purged_messages_total",
+            "Messages dismissed from the quarantine whose raw bytes were purged under the retention policy.",
+        )?;
         let retention_purged_bytes = IntCounter::new(
             "ponte_retention_purged_bytes_total",
             "Bytes of content removed by retention purges.",
@@ -179,6 +186,7 @@ impl Metrics {
         registry.register(Box::new(receipt_errors.clone()))?;
         registry.register(Box::new(provider_signatures.clone()))?;
         registry.register(Box::new(retention_purged_cases.clone()))?;
+        registry.register(Box::new(retention_purged_messages.clone()))?;
         registry.register(Box::new(retention_purged_bytes.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
@@ -200,6 +208,7 @@ impl Metrics {
             receipt_errors,
             provider_signatures,
             retention_purged_cases,
+            retention_purged_messages,
             retention_purged_bytes,
         })
     }

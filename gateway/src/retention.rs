@@ -1,6 +1,8 @@
 //! The retention worker: purges the content in clear of cases finished for
-//! longer than `[retention] content_days` (see [`crate::store::retention`]
-//! for what a finished case is and what is kept).
+//! longer than `[retention] content_days`, and the raw bytes of messages the
+//! office dismissed from the quarantine that long ago (see
+//! [`crate::store::RetentionStore`] for what a finished case is and what is
+//! kept).
 //!
 //! It runs once at start and then every `[retention] interval`, purging in
 //! small transactions so that intake and the pipeline never wait long for the
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use crate::filing::build::ATTO_ENC;
 use crate::metrics::Metrics;
-use crate::store::{PurgePolicy, RetentionStore};
+use crate::store::{PurgePolicy, PurgedCase, PurgedMessage, RetentionStore};
 
 /// Cases purged per transaction.
 const BATCH: u32 = 16;
@@ -42,28 +44,60 @@ impl<S: RetentionStore> Retention<S> {
         }
     }
 
-    /// One pass: purges every case whose period has run out, in batches;
-    /// returns how many were purged. A store error ends the pass (the next
-    /// one tries again); it is logged and counted, without case data.
-    pub async fn pass(&self) -> u64 {
-        let finished_before = crate::evidence::format_time(cutoff(self.content_days));
-        let mut purged = 0;
+    /// One pass: purges every finished case and every dismissed message
+    /// whose period has run out, in batches; returns how many of each. A
+    /// store error ends that part of the pass (the next pass tries again);
+    /// it is logged and counted, without case data.
+    pub async fn pass(&self) -> Purged {
+        let before = crate::evidence::format_time(cutoff(self.content_days));
+        let cases = self
+            .drain(|| {
+                self.store.purge_finished(PurgePolicy {
+                    finished_before: before.clone(),
+                    keep_artefacts: vec![ATTO_ENC.to_owned()],
+                    limit: BATCH,
+                })
+            })
+            .await;
+        let messages = self
+            .drain(|| self.store.purge_dismissed(before.clone(), BATCH))
+            .await;
+        self.metrics.retention_purged_cases.inc_by(cases.count);
+        self.metrics
+            .retention_purged_messages
+            .inc_by(messages.count);
+        self.metrics
+            .retention_purged_bytes
+            .inc_by(cases.bytes + messages.bytes);
+        if cases.count + messages.count > 0 {
+            tracing::info!(
+                cases = cases.count,
+                messages = messages.count,
+                "Purged content under the retention policy."
+            );
+        }
+        Purged {
+            cases: cases.count,
+            messages: messages.count,
+        }
+    }
+
+    /// Calls `purge` until a batch comes back short or fails; adds up what
+    /// it removed.
+    async fn drain<T, F, Fut>(&self, purge: F) -> Tally
+    where
+        T: Sized + HasBytes,
+        F: Fn() -> Fut,
+        Fut: Future<Output = crate::store::Result<Vec<T>>>,
+    {
+        let mut tally = Tally::default();
         loop {
-            let policy = PurgePolicy {
-                finished_before: finished_before.clone(),
-                keep_artefacts: vec![ATTO_ENC.to_owned()],
-                limit: BATCH,
-            };
-            match self.store.purge_finished(policy).await {
-                Ok(cases) => {
-                    let bytes: u64 = cases.iter().map(|c| c.bytes).sum();
-                    self.metrics
-                        .retention_purged_cases
-                        .inc_by(cases.len() as u64);
-                    self.metrics.retention_purged_bytes.inc_by(bytes);
-                    purged += cases.len() as u64;
-                    if cases.len() < BATCH as usize {
-                        break;
+            match purge().await {
+                Ok(batch) => {
+                    tally.count += batch.len() as u64;
+                    tally.bytes += batch.iter().map(HasBytes::bytes).sum::<u64>();
+                    if batch.len() < BATCH as usize {
+                        return tally;
                     }
                 }
                 Err(error) => {
@@ -72,17 +106,43 @@ impl<S: RetentionStore> Retention<S> {
                         .with_label_values(&["retention", error.code()])
                         .inc();
                     tracing::error!(%error, "The retention purge stopped; it runs again at the next pass.");
-                    break;
+                    return tally;
                 }
             }
         }
-        if purged > 0 {
-            tracing::info!(
-                cases = purged,
-                "Purged the content of finished cases under the retention policy."
-            );
-        }
-        purged
+    }
+}
+
+/// What one pass purged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Finished cases.
+    pub cases: u64,
+    /// Dismissed messages.
+    pub messages: u64,
+}
+
+/// Items purged and their bytes.
+#[derive(Default)]
+struct Tally {
+    count: u64,
+    bytes: u64,
+}
+
+/// What a purge removed, in bytes.
+trait HasBytes {
+    fn bytes(&self) -> u64;
+}
+
+impl HasBytes for PurgedCase {
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl HasBytes for PurgedMessage {
+    fn bytes(&self) -> u64 {
+        self.bytes
     }
 }
 

@@ -28,7 +28,7 @@ pub use filing::{
     ArtefactInfo, CourtRef, FilingFilter, FilingProblem, FilingRecord, FilingState, NewArtefact,
     NewFiling, NewRegistryImport, RegistrySnapshot, SubmissionRecord, WorkItem,
 };
-pub use retention::{PurgePolicy, PurgedCase, RetentionStore};
+pub use retention::{PurgePolicy, PurgedCase, PurgedMessage, RetentionStore};
 pub use sqlite::{LogFile, SqliteStore};
 pub use submission::{Accepted, IdempotentAnswer, NewSubmission, TaskFilter, TaskRecord};
 pub use types::{
@@ -330,6 +330,16 @@ pub trait DepositStore: Send + Sync + 'static {
         filing_id: String,
         agency: String,
         message_id: String,
+    ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
+
+    /// The office dismisses a quarantined message after reviewing it: it
+    /// leaves the quarantine (state `dismissed`) with an evidence entry; its
+    /// raw bytes are purged under the retention policy. [`Error::Conflict`]
+    /// unless it is in quarantine.
+    fn dismiss_message(
+        &self,
+        id: i64,
+        agency: String,
     ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
 
     /// The deposit of a filing, with the messages read about it.

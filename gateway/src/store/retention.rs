@@ -8,6 +8,9 @@
 //! every filing artefact except the court's encrypted envelope. What stays:
 //! every row, digest and size, the evidence log, the envelope and the PEC
 //! messages (encrypted for the court, and the proof of the deposit).
+//!
+//! A message the office dismissed from the quarantine belongs to no case;
+//! its raw bytes are purged the same period after its dismissal.
 
 use std::future::Future;
 
@@ -41,7 +44,18 @@ pub struct PurgedCase {
     pub entry: u64,
 }
 
-/// Purging the content of finished cases.
+/// One dismissed message whose raw bytes were purged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PurgedMessage {
+    /// The stored message's id.
+    pub message: i64,
+    /// Bytes removed.
+    pub bytes: u64,
+    /// Leaf index of the evidence entry recording the purge.
+    pub entry: u64,
+}
+
+/// Purging the content of finished cases and dismissed messages.
 pub trait RetentionStore: Send + Sync + 'static {
     /// Purges the content of at most `policy.limit` cases finished before
     /// `policy.finished_before`, oldest first, in one transaction, each with
@@ -51,4 +65,14 @@ pub trait RetentionStore: Send + Sync + 'static {
         &self,
         policy: PurgePolicy,
     ) -> impl Future<Output = Result<Vec<PurgedCase>>> + Send;
+
+    /// Purges the raw bytes of at most `limit` messages dismissed from the
+    /// quarantine before `dismissed_before` (RFC 3339), oldest first, in one
+    /// transaction, each with an evidence entry (`content-purged`). Durable
+    /// when the future resolves.
+    fn purge_dismissed(
+        &self,
+        dismissed_before: String,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PurgedMessage>>> + Send;
 }

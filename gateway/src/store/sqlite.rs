@@ -499,6 +499,16 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// A stored row's content, or why there is none: [`Error::NotFound`]
+/// without the row, [`Error::Purged`] when its `purged_at` is set.
+fn unless_purged<T>(found: Option<(T, Option<String>)>) -> Result<T> {
+    match found {
+        None => Err(Error::NotFound),
+        Some((_, Some(_))) => Err(Error::Purged),
+        Some((content, None)) => Ok(content),
+    }
+}
+
 fn open_reader(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,

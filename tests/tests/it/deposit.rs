@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client::{self, Identity};
-use super::flow::{check_bundle_offline, get, get_until, output, status_is, submit, task_until};
+use super::flow::{
+    check_bundle_offline, get, get_until, output, post, status_is, submit, task_until,
+};
 use super::harness::{Options, Server, workspace_root};
 use super::pec::{PecEnv, pec_lock};
 
@@ -480,25 +482,7 @@ async fn failed_checks_clerk_refusal_exhausted_attempts_refused_login_cancellati
         // for the office, raw bytes kept.
         let token = format!("ponte-quarantine-{}", std::process::id());
         send_plain_mail_to_office(&token);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let found = loop {
-            let list = get(&server, "upp-genova", "/filings/quarantine")
-                .await
-                .json();
-            let mut hit = None;
-            for message in list["messages"].as_array().unwrap() {
-                let id = message["id"].as_i64().unwrap();
-                let raw = get(&server, "upp-genova", &format!("/filings/quarantine/{id}")).await;
-                if String::from_utf8_lossy(&raw.body).contains(&token) {
-                    hit = Some(message.clone());
-                }
-            }
-            if let Some(hit) = hit {
-                break hit;
-            }
-            assert!(Instant::now() < deadline, "quarantined message not listed");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        };
+        let found = quarantined_with(&server, &token).await;
         assert_eq!(found["state"], "quarantined");
         assert_eq!(found["reason"], "not_a_pec_message");
         assert_eq!(
@@ -507,6 +491,33 @@ async fn failed_checks_clerk_refusal_exhausted_attempts_refused_login_cancellati
                 .status,
             403
         );
+        // The office reviews it and dismisses it: out of the quarantine.
+        let id = found["id"].as_i64().unwrap();
+        let dismiss = format!("/filings/quarantine/{id}/dismiss");
+        let dismissed = post(&server, "upp-genova", &dismiss).await;
+        assert_eq!(
+            dismissed.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&dismissed.body)
+        );
+        assert_eq!(dismissed.json()["state"], "dismissed");
+        let again = post(&server, "upp-genova", &dismiss).await;
+        assert_eq!(again.status, 409);
+        assert_eq!(again.json()["code"], "message_not_quarantined");
+        let list = get(&server, "upp-genova", "/filings/quarantine")
+            .await
+            .json();
+        assert!(
+            list["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["id"] != id),
+            "{list}"
+        );
+        let raw = get(&server, "upp-genova", &format!("/filings/quarantine/{id}")).await;
+        assert_eq!(raw.status, 404);
     }
 }
 
@@ -579,9 +590,29 @@ async fn receipts_whose_provider_signature_does_not_verify_are_quarantined_and_m
     }
 }
 
+/// The quarantine listing of the message whose raw bytes contain `token`,
+/// once the reader has stored it (30 s at most).
+pub(super) async fn quarantined_with(server: &Server, token: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = get(server, "upp-genova", "/filings/quarantine")
+            .await
+            .json();
+        for message in list["messages"].as_array().unwrap() {
+            let id = message["id"].as_i64().unwrap();
+            let raw = get(server, "upp-genova", &format!("/filings/quarantine/{id}")).await;
+            if String::from_utf8_lossy(&raw.body).contains(token) {
+                return message.clone();
+            }
+        }
+        assert!(Instant::now() < deadline, "quarantined message not listed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// Sends an ordinary e-mail to the office's box (as the provider account),
 /// with Python's smtplib.
-fn send_plain_mail_to_office(token: &str) {
+pub(super) fn send_plain_mail_to_office(token: &str) {
     let script = r#"
 import smtplib, ssl, sys
 env = dict(l.strip().split('=', 1) for l in open(sys.argv[1]) if '=' in l)

@@ -6,21 +6,13 @@
 
 use std::sync::Arc;
 
-use super::client::{self, Identity};
+use super::client;
 use super::deposit::{Setup, Simulator, court_deposits, start};
-use super::flow::{check_bundle_offline, get, output, status_is, submit, task_until};
+use super::flow::{check_bundle_offline, get, output, post, status_is, submit, task_until};
 use super::pec::pec_lock;
 
 async fn post_retry(server: &super::harness::Server, filing_id: &str) -> client::Answer {
-    client::send(
-        server.https,
-        Some(&Identity::dev("upp-genova")),
-        "POST",
-        &format!("/filings/{filing_id}/retry"),
-        Vec::new(),
-    )
-    .await
-    .unwrap()
+    post(server, "upp-genova", &format!("/filings/{filing_id}/retry")).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

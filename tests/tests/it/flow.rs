@@ -48,6 +48,19 @@ pub async fn get(server: &Server, who: &str, path: &str) -> client::Answer {
     .unwrap()
 }
 
+/// POSTs an empty body to `path` as agency `who`.
+pub async fn post(server: &Server, who: &str, path: &str) -> client::Answer {
+    client::send(
+        server.https,
+        Some(&Identity::dev(who)),
+        "POST",
+        path,
+        Vec::new(),
+    )
+    .await
+    .unwrap()
+}
+
 /// The Task output of this type, if it has one.
 pub fn output(task: &serde_json::Value, kind: &str) -> Option<String> {
     task["output"]

@@ -1,14 +1,18 @@
 //! Retention end to end: with `[retention] content_days = 0`, a case that
 //! reached the clerk through the real Postfix and Dovecot loses its content
-//! in clear at the next pass, while everything that proves the deposit stays.
+//! in clear at the next pass, while everything that proves the deposit
+//! stays; a message the office dismissed from the quarantine loses its raw
+//! bytes.
 #![cfg(feature = "it-pec")]
 
 use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
-use super::deposit::{Setup, Simulator, message_ids, start};
-use super::flow::{check_bundle_offline, get, output, status_is, submit, task_until};
+use super::deposit::{
+    Setup, Simulator, message_ids, quarantined_with, send_plain_mail_to_office, start,
+};
+use super::flow::{check_bundle_offline, get, output, post, status_is, submit, task_until};
 use super::harness::metric;
 use super::pec::pec_lock;
 
@@ -25,6 +29,29 @@ async fn a_finished_case_loses_its_content_in_clear_and_keeps_the_proof_of_its_d
             ..Setup::default()
         },
     );
+    // A stray message lands in quarantine; it stays there, whole, until
+    // the office dismisses it.
+    let token = format!("ponte-retention-{}", std::process::id());
+    send_plain_mail_to_office(&token);
+    let stray = quarantined_with(&server, &token).await["id"]
+        .as_i64()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let raw = get(
+        &server,
+        "upp-genova",
+        &format!("/filings/quarantine/{stray}"),
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&raw.body).contains(&token));
+    let dismissed = post(
+        &server,
+        "upp-genova",
+        &format!("/filings/quarantine/{stray}/dismiss"),
+    )
+    .await;
+    assert_eq!(dismissed.status, 200);
+
     let id = submit(&server, "capacity-genova-parodi.json").await;
     let ids = message_ids(&server, std::slice::from_ref(&id)).await;
     let running = task_until(&server, &id, 10, |t| output(t, "filing").is_some()).await;
@@ -105,7 +132,20 @@ async fn a_finished_case_loses_its_content_in_clear_and_keeps_the_proof_of_its_d
         )
         .unwrap();
     assert_eq!(entries, 1);
+    let (raw, purged_at): (i64, Option<String>) = db
+        .query_row(
+            "SELECT length(raw), purged_at FROM inbound_message WHERE id = ?1",
+            [stray],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(raw, 0);
+    assert!(purged_at.is_some());
     let (_, metrics) = server.admin_get("/metrics");
+    assert_eq!(
+        metric(&metrics, "ponte_retention_purged_messages_total", &[]),
+        1.0
+    );
     assert_eq!(
         metric(&metrics, "ponte_retention_purged_cases_total", &[]),
         1.0

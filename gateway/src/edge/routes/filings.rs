@@ -36,6 +36,7 @@ pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
             "/filings/quarantine/{message}",
             get(quarantined_message::<S>),
         )
+        .route("/filings/quarantine/{message}/dismiss", post(dismiss::<S>))
 }
 
 /// `POST /filings/{id}/cancel`: the office stops a deposit not yet sent.
@@ -127,6 +128,30 @@ async fn quarantined_message<S: Store>(
             );
             response
         }
+        Err(e) => store_problem(&e).into_response(),
+    }
+}
+
+/// `POST /filings/quarantine/{message}/dismiss`: the office has reviewed a
+/// quarantined message and takes it out of the quarantine; its raw bytes
+/// are then purged under the retention policy (docs/retention.md).
+async fn dismiss<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(peer): Extension<Peer>,
+    Path(message): Path<i64>,
+) -> Response {
+    match state
+        .store
+        .dismiss_message(message, peer.agency().to_string())
+        .await
+    {
+        Ok(_) => Json(json!({ "message": message, "state": "dismissed" })).into_response(),
+        Err(crate::store::Error::Conflict) => Problem::new(
+            StatusCode::CONFLICT,
+            "message_not_quarantined",
+            "only a message in quarantine can be dismissed",
+        )
+        .into_response(),
         Err(e) => store_problem(&e).into_response(),
     }
 }

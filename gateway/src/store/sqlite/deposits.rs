@@ -1,7 +1,8 @@
 //! [`DepositStore`] on SQLite: the outbox side (claims, attempts, recovery,
 //! cancelling) in [`outbox`], the receipt side (ingesting, correlating and
 //! applying the messages read back) in [`receipts`], what the office reads
-//! in [`records`]; here, the state changes both sides make.
+//! and its review of the quarantine in [`records`]; here, the state changes
+//! both sides make.
 
 mod outbox;
 mod receipts;
@@ -65,6 +66,11 @@ impl DepositStore for SqliteStore {
             outbox::retry(conn, appender, &filing_id, &agency, &message_id)
         })
         .await
+    }
+
+    async fn dismiss_message(&self, id: i64, agency: String) -> Result<Recorded> {
+        self.run_write(move |conn, appender| records::dismiss(conn, appender, id, &agency))
+            .await
     }
 
     async fn deposit(&self, filing_id: String) -> Result<Option<DepositRecord>> {

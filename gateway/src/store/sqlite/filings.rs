@@ -180,20 +180,16 @@ impl FilingStore for SqliteStore {
 
     async fn filing_artefact(&self, filing_id: String, name: String) -> Result<(String, Vec<u8>)> {
         self.read(move |conn| {
-            let (content_type, body, purged_at): (String, Vec<u8>, Option<String>) = conn
+            let found = conn
                 .query_row(
                     "SELECT content_type, body, purged_at FROM filing_artefact \
                      WHERE filing_id = ?1 AND name = ?2",
                     params![filing_id, name],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)),
                 )
                 .optional()
-                .map_err(classify)?
-                .ok_or(Error::NotFound)?;
-            match purged_at {
-                Some(_) => Err(Error::Purged),
-                None => Ok((content_type, body)),
-            }
+                .map_err(classify)?;
+            super::unless_purged(found)
         })
         .await
     }

@@ -43,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/sqlite/0008_retention.sql"),
     ),
+    (
+        9,
+        include_str!("../../../migrations/sqlite/0009_quarantine_review.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

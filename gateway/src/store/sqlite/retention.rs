@@ -9,7 +9,7 @@ use super::writer::Appender;
 use super::{SqliteStore, classify};
 use crate::deposit::state::DepositState;
 use crate::evidence::{Entry, format_time};
-use crate::store::{FilingState, PurgePolicy, PurgedCase, Result, RetentionStore};
+use crate::store::{FilingState, PurgePolicy, PurgedCase, PurgedMessage, Result, RetentionStore};
 
 /// Finished cases whose content is still there, finished before `?1`,
 /// oldest submission first, at most `?2`: `(submission, filing, task,
@@ -39,6 +39,65 @@ impl RetentionStore for SqliteStore {
         self.run_write(move |conn, appender| purge(conn, appender, &policy))
             .await
     }
+
+    async fn purge_dismissed(
+        &self,
+        dismissed_before: String,
+        limit: u32,
+    ) -> Result<Vec<PurgedMessage>> {
+        self.run_write(move |conn, appender| {
+            purge_messages(conn, appender, &dismissed_before, limit)
+        })
+        .await
+    }
+}
+
+/// Empties the raw bytes of messages dismissed before `before`.
+fn purge_messages(
+    conn: &Connection,
+    appender: &mut Appender<'_>,
+    before: &str,
+    limit: u32,
+) -> Result<Vec<PurgedMessage>> {
+    let found = {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, length(raw) FROM inbound_message WHERE state = 'dismissed' \
+                 AND purged_at IS NULL AND dismissed_at < ?1 ORDER BY dismissed_at, id LIMIT ?2",
+            )
+            .map_err(classify)?;
+        let rows = stmt
+            .query_map(params![before, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(classify)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(classify)?
+    };
+    let now = format_time(time::OffsetDateTime::now_utc());
+    let mut purged = Vec::with_capacity(found.len());
+    for (id, bytes) in found {
+        conn.execute(
+            "UPDATE inbound_message SET raw = x'', purged_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )
+        .map_err(classify)?;
+        let bytes = bytes.max(0) as u64;
+        let recorded = appender.append(Entry {
+            kind: "admin".to_owned(),
+            operation: Some("content-purged".to_owned()),
+            objects: BTreeMap::from([("message".to_owned(), id.to_string())]),
+            outcome: "ok".to_owned(),
+            size: Some(bytes),
+            ..Entry::default()
+        })?;
+        purged.push(PurgedMessage {
+            message: id,
+            bytes,
+            entry: recorded.index,
+        });
+    }
+    Ok(purged)
 }
 
 /// A case found by [`FINISHED_CASES`].
@@ -420,5 +479,94 @@ mod tests {
                 assert!(contains(&case.marker(what)), "{what} of {}", case.id);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_dismissed_message_leaves_the_quarantine_and_its_bytes_go_after_the_period() {
+        use crate::store::{DepositStore, Error, InboundMessage, Ingested};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path, 1, 16).unwrap();
+        let mut ids = Vec::new();
+        for uid in 1..=2 {
+            let got = store
+                .ingest_message(InboundMessage {
+                    mailbox: "INBOX".into(),
+                    uid_validity: 1,
+                    uid,
+                    raw: format!("MARKER-stray-{uid}").repeat(500).into_bytes(),
+                    kind: "unparseable".into(),
+                    refers_to: None,
+                    court_address: None,
+                    event: None,
+                    values: Vec::new(),
+                    problem: Some("not_a_pec_message".into()),
+                })
+                .await
+                .unwrap();
+            assert_eq!(got, Ingested::Quarantined);
+            ids.push(store.quarantine(10).await.unwrap()[0].id);
+        }
+        let (kept, dismissed) = (ids[0], ids[1]);
+        assert!(matches!(
+            store.dismiss_message(999, "upp-genova".into()).await,
+            Err(Error::NotFound)
+        ));
+        let recorded = store
+            .dismiss_message(dismissed, "upp-genova".into())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.dismiss_message(dismissed, "upp-genova".into()).await,
+            Err(Error::Conflict)
+        ));
+        let entry = store.evidence_entry(recorded.index).await.unwrap();
+        let entry: serde_json::Value = serde_json::from_slice(&entry.entry).unwrap();
+        assert_eq!(entry["operation"], "message-dismissed");
+        assert_eq!(entry["objects"]["message"], dismissed.to_string());
+        assert!(entry["digests"]["message"].is_string());
+        let listed: Vec<i64> = store
+            .quarantine(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(listed, [kept]);
+
+        // Not before its period has run out.
+        let early = store
+            .purge_dismissed("2000-01-01T00:00:00.000000Z".into(), 16)
+            .await;
+        assert!(early.unwrap().is_empty());
+        let purged = store
+            .purge_dismissed("2999-01-01T00:00:00.000000Z".into(), 16)
+            .await
+            .unwrap();
+        assert_eq!(purged.len(), 1);
+        assert_eq!(purged[0].message, dismissed);
+        assert_eq!(purged[0].bytes, "MARKER-stray-2".len() as u64 * 500);
+        let entry = store.evidence_entry(purged[0].entry).await.unwrap();
+        let entry: serde_json::Value = serde_json::from_slice(&entry.entry).unwrap();
+        assert_eq!(entry["operation"], "content-purged");
+        assert!(matches!(
+            store.inbound_message(dismissed, false).await,
+            Err(Error::Purged)
+        ));
+        assert!(
+            store
+                .purge_dismissed("2999-01-01T00:00:00.000000Z".into(), 16)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let conn = Connection::open(&path).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        let file = std::fs::read(&path).unwrap();
+        let contains = |needle: &str| file.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(!contains("MARKER-stray-2"));
+        assert!(contains("MARKER-stray-1"));
     }
 }

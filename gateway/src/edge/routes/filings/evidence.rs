@@ -129,7 +129,13 @@ pub(super) async fn bundle_files<S: Store>(
     }
     if let Some(deposit) = store.deposit(id.to_owned()).await? {
         for message in &deposit.messages {
-            let (_, raw) = store.inbound_message(message.id, false).await?;
+            // A message whose bytes were purged is still bound to the log
+            // by its entry's digest; there is no file to add.
+            let raw = match store.inbound_message(message.id, false).await {
+                Ok((_, raw)) => raw,
+                Err(crate::store::Error::Purged) => continue,
+                Err(e) => return Err(e),
+            };
             let name = MessageName::Received {
                 id: message.id,
                 kind: message.kind.clone(),

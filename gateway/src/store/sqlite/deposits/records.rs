@@ -1,5 +1,6 @@
 //! What the office reads of deposits: a filing's deposit with the messages
-//! read back about it, the quarantine, one stored message.
+//! read back about it, the quarantine, one stored message; and the office's
+//! review of the quarantine.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -95,13 +96,57 @@ pub(super) fn inbound_message(
     id: i64,
     quarantined_only: bool,
 ) -> Result<(Option<String>, Vec<u8>)> {
-    conn.query_row(
-        "SELECT filing_id, raw FROM inbound_message WHERE id = ?1 \
-         AND (?2 = 0 OR state = 'quarantined')",
-        params![id, i64::from(quarantined_only)],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+    let found = conn
+        .query_row(
+            "SELECT filing_id, raw, purged_at FROM inbound_message WHERE id = ?1 \
+             AND (?2 = 0 OR state = 'quarantined')",
+            params![id, i64::from(quarantined_only)],
+            |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)),
+        )
+        .optional()
+        .map_err(classify)?;
+    super::super::unless_purged(found)
+}
+
+/// The office dismisses quarantined message `id` after reviewing it: it
+/// leaves the quarantine, its raw bytes stay until the retention policy
+/// purges them. [`Error::Conflict`] unless it is in quarantine.
+pub(super) fn dismiss(
+    conn: &Connection,
+    appender: &mut super::super::writer::Appender<'_>,
+    id: i64,
+    agency: &str,
+) -> Result<crate::evidence::Recorded> {
+    let found: Option<(String, Vec<u8>, String)> = conn
+        .query_row(
+            "SELECT state, sha256, kind FROM inbound_message WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(classify)?;
+    let (state, sha256, kind) = found.ok_or(Error::NotFound)?;
+    if state != "quarantined" {
+        return Err(Error::Conflict);
+    }
+    let now = crate::evidence::format_time(time::OffsetDateTime::now_utc());
+    conn.execute(
+        "UPDATE inbound_message SET state = 'dismissed', dismissed_at = ?2, dismissed_by = ?3 \
+         WHERE id = ?1",
+        params![id, now, agency],
     )
-    .optional()
-    .map_err(classify)?
-    .ok_or(Error::NotFound)
+    .map_err(classify)?;
+    appender.append(crate::evidence::Entry {
+        agency: Some(agency.to_owned()),
+        digests: [("message".to_owned(), hex::encode(sha256))].into(),
+        kind: "admin".to_owned(),
+        operation: Some("message-dismissed".to_owned()),
+        objects: [
+            ("kind".to_owned(), kind),
+            ("message".to_owned(), id.to_string()),
+        ]
+        .into(),
+        outcome: "ok".to_owned(),
+        ..crate::evidence::Entry::default()
+    })
 }
