@@ -6,13 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::deposit::{Setup, Simulator, WORKERS, court_deposits, message_ids, start};
 use super::flow::{output, status_is, submit, task_until};
-use super::harness::ponte_bin;
 use super::pec::{PecEnv, pec_lock};
 use super::smtp_stall::{SmtpStall, Stall};
 
@@ -210,16 +208,5 @@ async fn kill_9_while_deposits_are_sending_deposits_each_filing_exactly_once() {
         )
         .unwrap();
     assert_eq!(twice, 0, "a receipt was applied twice");
-    let config = server.dir.path().join("ponte.toml");
-    let verified = Command::new(ponte_bin())
-        .args(["audit", "verify", "--config"])
-        .arg(&config)
-        .current_dir(server.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stderr)
-    );
+    super::flow::audit_verify(&server);
 }

@@ -150,3 +150,19 @@ pub fn check_bundle_offline(server: &Server, bundle: &[u8]) {
         String::from_utf8_lossy(&checked.stderr)
     );
 }
+
+/// `ponte audit verify` on `server`'s store: the whole evidence log
+/// recomputed and every checkpoint signature checked, offline.
+pub fn audit_verify(server: &Server) {
+    let verified = std::process::Command::new(super::harness::ponte_bin())
+        .args(["audit", "verify", "--config"])
+        .arg(server.dir.path().join("ponte.toml"))
+        .current_dir(server.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}

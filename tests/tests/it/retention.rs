@@ -161,4 +161,6 @@ async fn a_finished_case_loses_its_content_in_clear_and_keeps_the_proof_of_its_d
     .await;
     assert_eq!(bundle.status, 200);
     check_bundle_offline(&server, &bundle.body);
+    // And the whole log, purges included, still verifies.
+    super::flow::audit_verify(&server);
 }
