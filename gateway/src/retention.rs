@@ -45,22 +45,28 @@ impl<S: RetentionStore> Retention<S> {
     }
 
     /// One pass: purges every finished case and every dismissed message
-    /// whose period has run out, in batches; returns how many of each. A
+    /// whose period has run out, in batches, counting them in metrics. A
     /// store error ends that part of the pass (the next pass tries again);
     /// it is logged and counted, without case data.
-    pub async fn pass(&self) -> Purged {
+    pub async fn pass(&self) {
         let before = crate::evidence::format_time(cutoff(self.content_days));
         let cases = self
-            .drain(|| {
-                self.store.purge_finished(PurgePolicy {
-                    finished_before: before.clone(),
-                    keep_artefacts: vec![ATTO_ENC.to_owned()],
-                    limit: BATCH,
-                })
-            })
+            .drain(
+                || {
+                    self.store.purge_finished(PurgePolicy {
+                        finished_before: before.clone(),
+                        keep_artefacts: vec![ATTO_ENC.to_owned()],
+                        limit: BATCH,
+                    })
+                },
+                |case: &PurgedCase| case.bytes,
+            )
             .await;
         let messages = self
-            .drain(|| self.store.purge_dismissed(before.clone(), BATCH))
+            .drain(
+                || self.store.purge_dismissed(before.clone(), BATCH),
+                |message: &PurgedMessage| message.bytes,
+            )
             .await;
         self.metrics.retention_purged_cases.inc_by(cases.count);
         self.metrics
@@ -76,17 +82,12 @@ impl<S: RetentionStore> Retention<S> {
                 "Purged content under the retention policy."
             );
         }
-        Purged {
-            cases: cases.count,
-            messages: messages.count,
-        }
     }
 
-    /// Calls `purge` until a batch comes back short or fails; adds up what
-    /// it removed.
-    async fn drain<T, F, Fut>(&self, purge: F) -> Tally
+    /// Calls `purge` until a batch comes back short or fails; adds up the
+    /// items and their `bytes`.
+    async fn drain<T, F, Fut>(&self, purge: F, bytes: fn(&T) -> u64) -> Tally
     where
-        T: Sized + HasBytes,
         F: Fn() -> Fut,
         Fut: Future<Output = crate::store::Result<Vec<T>>>,
     {
@@ -95,7 +96,7 @@ impl<S: RetentionStore> Retention<S> {
             match purge().await {
                 Ok(batch) => {
                     tally.count += batch.len() as u64;
-                    tally.bytes += batch.iter().map(HasBytes::bytes).sum::<u64>();
+                    tally.bytes += batch.iter().map(bytes).sum::<u64>();
                     if batch.len() < BATCH as usize {
                         return tally;
                     }
@@ -113,37 +114,11 @@ impl<S: RetentionStore> Retention<S> {
     }
 }
 
-/// What one pass purged.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Purged {
-    /// Finished cases.
-    pub cases: u64,
-    /// Dismissed messages.
-    pub messages: u64,
-}
-
 /// Items purged and their bytes.
 #[derive(Default)]
 struct Tally {
     count: u64,
     bytes: u64,
-}
-
-/// What a purge removed, in bytes.
-trait HasBytes {
-    fn bytes(&self) -> u64;
-}
-
-impl HasBytes for PurgedCase {
-    fn bytes(&self) -> u64 {
-        self.bytes
-    }
-}
-
-impl HasBytes for PurgedMessage {
-    fn bytes(&self) -> u64 {
-        self.bytes
-    }
 }
 
 /// The instant `days` whole days ago (the Unix epoch if that is earlier).

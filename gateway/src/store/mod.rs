@@ -321,16 +321,17 @@ pub trait DepositStore: Send + Sync + 'static {
         agency: String,
     ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
 
-    /// The office sends a failed deposit again as a new message,
-    /// `message_id`: queued at once, attempts counted afresh, the Task back
-    /// in progress. [`Error::Conflict`] unless the deposit is `failed` and
-    /// no attempt's outcome was ever unknown.
+    /// The office sends a failed deposit again as a new message, whose
+    /// Message-ID `new_message_id` makes from the previous one: queued at
+    /// once, attempts counted afresh, the Task back in progress. Returns the
+    /// new Message-ID and the evidence entry. [`Error::Conflict`] unless the
+    /// deposit is `failed` and no attempt's outcome was ever unknown.
     fn retry_deposit(
         &self,
         filing_id: String,
         agency: String,
-        message_id: String,
-    ) -> impl Future<Output = Result<crate::evidence::Recorded>> + Send;
+        new_message_id: fn(&str) -> String,
+    ) -> impl Future<Output = Result<(String, crate::evidence::Recorded)>> + Send;
 
     /// The office dismisses a quarantined message after reviewing it: it
     /// leaves the quarantine (state `dismissed`) with an evidence entry; its

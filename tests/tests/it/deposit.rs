@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client::{self, Identity};
-use super::flow::{
-    check_bundle_offline, get, get_until, output, post, status_is, submit, task_until,
-};
+use super::flow::{checked_evidence, get, get_until, output, post, status_is, submit, task_until};
 use super::harness::{Options, Server, workspace_root};
 use super::pec::{PecEnv, pec_lock};
 
@@ -271,13 +269,7 @@ async fn a_report_reaches_the_clerk_and_the_case_number_reaches_the_sender() {
 
     // The evidence bundle carries the envelope, the deposit and the
     // receipts, each bound to the log, and verifies offline.
-    let bundle = get(
-        &server,
-        "upp-genova",
-        &format!("/filings/{filing_id}/evidence"),
-    )
-    .await;
-    assert_eq!(bundle.status, 200);
+    let bundle = checked_evidence(&server, &filing_id).await;
     let json = bundle.json();
     let names: Vec<&str> = json["files"]
         .as_array()
@@ -296,7 +288,6 @@ async fn a_report_reaches_the_clerk_and_the_case_number_reaches_the_sender() {
         4,
         "{names:?}"
     );
-    check_bundle_offline(&server, &bundle.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]

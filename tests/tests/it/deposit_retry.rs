@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::client;
 use super::deposit::{Setup, Simulator, court_deposits, start};
-use super::flow::{check_bundle_offline, get, output, post, status_is, submit, task_until};
+use super::flow::{checked_evidence, get, output, post, status_is, submit, task_until};
 use super::pec::pec_lock;
 
 async fn post_retry(server: &super::harness::Server, filing_id: &str) -> client::Answer {
@@ -76,14 +76,7 @@ async fn a_deposit_failed_by_a_wrong_password_reaches_the_clerk_when_the_office_
     assert_eq!(deposits.get(&first), None, "the refused attempt never left");
 
     // The retry is in the filing's evidence, which still verifies offline.
-    let bundle = get(
-        &server,
-        "upp-genova",
-        &format!("/filings/{filing_id}/evidence"),
-    )
-    .await;
-    assert_eq!(bundle.status, 200);
+    let bundle = checked_evidence(&server, &filing_id).await;
     let text = String::from_utf8_lossy(&bundle.body);
     assert!(text.contains("deposit-retried"), "{text}");
-    check_bundle_offline(&server, &bundle.body);
 }

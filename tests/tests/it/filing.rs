@@ -14,7 +14,7 @@ use std::process::Command;
 use sha2::Digest;
 
 use super::client::{self, Identity};
-use super::flow::{check_bundle_offline, get, status_is, submit, task_until};
+use super::flow::{checked_evidence, get, status_is, submit, task_until};
 use super::harness::{Options, Server, dev_pki, ponte_bin, run, shared_dir};
 
 /// The Task output of this type; the test fails without it.
@@ -321,13 +321,7 @@ async fn a_comune_without_established_competence_waits_for_the_office_to_choose(
     assert_eq!(get(&server, "asl3-genovese", "/filings").await.status, 403);
     // The office's choice is in the evidence log, and the filing's bundle
     // checks offline.
-    let bundle = get(
-        &server,
-        "upp-genova",
-        &format!("/filings/{filing_id}/evidence"),
-    )
-    .await;
-    assert_eq!(bundle.status, 200);
+    let bundle = checked_evidence(&server, &filing_id).await;
     // Small files (here the envelope) are inline, not referenced.
     let files = bundle.json()["files"].as_array().unwrap().clone();
     assert!(
@@ -343,7 +337,6 @@ async fn a_comune_without_established_competence_waits_for_the_office_to_choose(
             "{operation} missing from the bundle"
         );
     }
-    check_bundle_offline(&server, &bundle.body);
 }
 
 /// `SELECT count(*) FROM {sql}` on the store, opened read-only.

@@ -134,11 +134,19 @@ pub fn status_is(want: &'static str) -> impl Fn(&serde_json::Value) -> bool {
     }
 }
 
-/// Writes an evidence bundle served by `server` to its folder and checks it
-/// offline with `ponte audit check-bundle`, as an auditor would.
-pub fn check_bundle_offline(server: &Server, bundle: &[u8]) {
+/// The office's evidence bundle of `filing_id`, after checking that it was
+/// served (200) and that it verifies offline with `ponte audit
+/// check-bundle`, as an auditor would.
+pub async fn checked_evidence(server: &Server, filing_id: &str) -> client::Answer {
+    let bundle = get(
+        server,
+        "upp-genova",
+        &format!("/filings/{filing_id}/evidence"),
+    )
+    .await;
+    assert_eq!(bundle.status, 200);
     let file = server.dir.path().join("bundle.json");
-    std::fs::write(&file, bundle).unwrap();
+    std::fs::write(&file, &bundle.body).unwrap();
     let checked = std::process::Command::new(super::harness::ponte_bin())
         .args(["audit", "check-bundle"])
         .arg(&file)
@@ -149,6 +157,7 @@ pub fn check_bundle_offline(server: &Server, bundle: &[u8]) {
         "{}",
         String::from_utf8_lossy(&checked.stderr)
     );
+    bundle
 }
 
 /// `ponte audit verify` on `server`'s store: the whole evidence log

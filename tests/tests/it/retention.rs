@@ -12,7 +12,7 @@ use sha2::Digest;
 use super::deposit::{
     Setup, Simulator, message_ids, quarantined_with, send_plain_mail_to_office, start,
 };
-use super::flow::{check_bundle_offline, get, output, post, status_is, submit, task_until};
+use super::flow::{checked_evidence, get, output, post, status_is, submit, task_until};
 use super::harness::metric;
 use super::pec::pec_lock;
 
@@ -153,14 +153,7 @@ async fn a_finished_case_loses_its_content_in_clear_and_keeps_the_proof_of_its_d
     assert!(metric(&metrics, "ponte_retention_purged_bytes_total", &[]) > 20_000.0);
 
     // The proof of the deposit still verifies offline.
-    let bundle = get(
-        &server,
-        "upp-genova",
-        &format!("/filings/{filing_id}/evidence"),
-    )
-    .await;
-    assert_eq!(bundle.status, 200);
-    check_bundle_offline(&server, &bundle.body);
+    checked_evidence(&server, &filing_id).await;
     // And the whole log, purges included, still verifies.
     super::flow::audit_verify(&server);
 }

@@ -70,18 +70,16 @@ async fn retry<S: Store>(
     Extension(peer): Extension<Peer>,
     Path(id): Path<String>,
 ) -> Response {
-    let previous = match state.store.deposit(id.clone()).await {
-        Ok(Some(deposit)) => deposit.message_id,
-        Ok(None) => return store_problem(&crate::store::Error::NotFound).into_response(),
-        Err(e) => return store_problem(&e).into_response(),
-    };
-    let message_id = crate::deposit::new_message_id(&previous);
     match state
         .store
-        .retry_deposit(id.clone(), peer.agency().to_string(), message_id.clone())
+        .retry_deposit(
+            id.clone(),
+            peer.agency().to_string(),
+            crate::deposit::new_message_id,
+        )
         .await
     {
-        Ok(_) => (
+        Ok((message_id, _)) => (
             StatusCode::ACCEPTED,
             Json(json!({ "filing": id, "deposit": "queued", "message_id": message_id })),
         )

@@ -60,10 +60,10 @@ impl DepositStore for SqliteStore {
         &self,
         filing_id: String,
         agency: String,
-        message_id: String,
-    ) -> Result<Recorded> {
+        new_message_id: fn(&str) -> String,
+    ) -> Result<(String, Recorded)> {
         self.run_write(move |conn, appender| {
-            outbox::retry(conn, appender, &filing_id, &agency, &message_id)
+            outbox::retry(conn, appender, &filing_id, &agency, new_message_id)
         })
         .await
     }

@@ -55,7 +55,8 @@ pub(super) fn cancel(
     })
 }
 
-/// The office sends a failed deposit again, as a new message `message_id`:
+/// The office sends a failed deposit again, as a new message whose
+/// Message-ID `new_message_id` makes from the previous one:
 /// [`Error::Conflict`] unless it is `failed` and no attempt's outcome was
 /// ever unknown (then none of them can reach the court late, and the new
 /// message cannot make a second deposit). Receipts about the old
@@ -65,8 +66,8 @@ pub(super) fn retry(
     appender: &mut Appender<'_>,
     filing_id: &str,
     agency: &str,
-    message_id: &str,
-) -> Result<Recorded> {
+    new_message_id: fn(&str) -> String,
+) -> Result<(String, Recorded)> {
     let found: Option<(String, bool, String, Option<String>)> = conn
         .query_row(
             "SELECT state, outcome_unknown, message_id, failure FROM deposit WHERE filing_id = ?1",
@@ -79,6 +80,7 @@ pub(super) fn retry(
     if state != DepositState::Failed.as_str() || outcome_unknown {
         return Err(Error::Conflict);
     }
+    let message_id = &new_message_id(&previous);
     let now = format_time(time::OffsetDateTime::now_utc());
     conn.execute(
         "UPDATE deposit SET message_id = ?2, state = 'queued', failure = NULL, attempts = 0, \
@@ -105,14 +107,15 @@ pub(super) fn retry(
     if let Some(failure) = failure {
         objects.insert("failure".to_owned(), failure);
     }
-    appender.append(Entry {
+    let recorded = appender.append(Entry {
         agency: Some(agency.to_owned()),
         kind: "admin".to_owned(),
         operation: Some("deposit-retried".to_owned()),
         objects,
         outcome: "ok".to_owned(),
         ..Entry::default()
-    })
+    })?;
+    Ok((message_id.clone(), recorded))
 }
 
 /// Claims the deposit due longest for one attempt under `lease`, if any.

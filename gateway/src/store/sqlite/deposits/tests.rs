@@ -425,26 +425,23 @@ async fn the_office_retries_only_a_failed_deposit_none_of_whose_attempts_may_rea
         .unwrap();
     let c = f.deposit("filing-c", COURT_A, "accepted-by-provider");
     let store = f.store.clone();
-    let retry = |filing: &str, id: &str| {
-        store.retry_deposit(filing.to_owned(), "upp-genova".into(), id.to_owned())
+    let retry = |filing: &str| {
+        store.retry_deposit(filing.to_owned(), "upp-genova".into(), |previous| {
+            format!("again-{previous}")
+        })
     };
     for filing in [&b, &c] {
         assert!(
-            matches!(
-                retry(filing, "x@office.ponte.test").await,
-                Err(Error::Conflict)
-            ),
+            matches!(retry(filing).await, Err(Error::Conflict)),
             "{filing}"
         );
     }
-    assert!(matches!(
-        retry("filing-x", "x@office.ponte.test").await,
-        Err(Error::NotFound)
-    ));
+    assert!(matches!(retry("filing-x").await, Err(Error::NotFound)));
     assert_eq!(f.column(&b, "message_id"), Some(message_id(&b)));
 
-    let fresh = "again-a@office.ponte.test";
-    let recorded = retry(&a, fresh).await.unwrap();
+    let (fresh, recorded) = retry(&a).await.unwrap();
+    assert_eq!(fresh, format!("again-{}", message_id(&a)));
+    let fresh = fresh.as_str();
     let deposit = f.store.deposit(a.clone()).await.unwrap().unwrap();
     assert_eq!(
         (deposit.state, deposit.failure),
